@@ -1,0 +1,2 @@
+export { type ErrorCode, type ErrorCodeSpec, errorCodes } from './codes.ts';
+export * from './gateway-error.ts';

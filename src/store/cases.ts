@@ -1,0 +1,293 @@
+/**
+ * Case persistence. A case is created with its inbound idempotency key, and every state change writes the
+ * case row, one case event, its outbox rows and an audit row in the caller's single transaction.
+ */
+import { type Actor, appendAudit } from '../audit/audit-log.ts';
+import type { AuthorizationDecision, AuthorizationRequest } from '../canonical/index.ts';
+import { NotFoundError, StateTransitionError } from '../errors/index.ts';
+import { type CaseEventType, type CaseState, nextCaseState } from '../workflow/case-state-machine.ts';
+import { caseIdFor, uuidPattern } from './ids.ts';
+import { insertOutboxMessages, type OutboxMessage, type StoredOutboxMessage } from './outbox.ts';
+import type { Sql, Tx } from './sql.ts';
+
+export interface CaseRecord {
+  id: string;
+  tenant: string;
+  state: CaseState;
+  version: number;
+  idempotencyKey: string;
+  request: AuthorizationRequest;
+  decision: AuthorizationDecision | null;
+  payerId: string | null;
+  channel: string | null;
+  ruleVersion: string | null;
+  slaDueAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface CaseRow {
+  id: string;
+  tenant_id: string;
+  state: CaseState;
+  version: number;
+  idempotency_key: string;
+  request: AuthorizationRequest;
+  decision: AuthorizationDecision | null;
+  payer_id: string | null;
+  channel: string | null;
+  rule_version: string | null;
+  sla_due_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const caseColumns =
+  'id, tenant_id, state, version, idempotency_key, request, decision, payer_id, channel, rule_version, sla_due_at, created_at, updated_at';
+
+function toRecord(row: CaseRow): CaseRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant_id,
+    state: row.state,
+    version: row.version,
+    idempotencyKey: row.idempotency_key,
+    request: row.request,
+    decision: row.decision,
+    payerId: row.payer_id,
+    channel: row.channel,
+    ruleVersion: row.rule_version,
+    slaDueAt: row.sla_due_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface CreateCaseInput {
+  request: AuthorizationRequest;
+  actor: Actor;
+  at: Date;
+  outbox?: readonly OutboxMessage[];
+  correlationId?: string;
+}
+
+export interface CreateCaseResult {
+  case: CaseRecord;
+  /** false when a case with this tenant + idempotency key already existed (a redelivery): nothing was written. */
+  created: boolean;
+  outbox: StoredOutboxMessage[];
+}
+
+/** Creates a case in state `received`, or returns the existing one for the same idempotency key. */
+export async function createCase(tx: Tx, input: CreateCaseInput): Promise<CreateCaseResult> {
+  const { request, actor, at } = input;
+  const id = caseIdFor(request.tenant, request.idempotencyKey);
+  const inserted = await tx.query<CaseRow>(
+    `INSERT INTO cases (id, tenant_id, state, version, idempotency_key, request, created_at, updated_at)
+     VALUES ($1, $2, 'received', 1, $3, $4, $5, $5)
+     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+     RETURNING ${caseColumns}`,
+    [id, request.tenant, request.idempotencyKey, request, at],
+  );
+  const row = inserted.rows[0];
+  if (!row) {
+    const existing = await tx.query<CaseRow>(
+      `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND idempotency_key = $2`,
+      [request.tenant, request.idempotencyKey],
+    );
+    return { case: toRecord(existing.rows[0]!), created: false, outbox: [] };
+  }
+  await tx.query(
+    `INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
+     VALUES ($1, $2, 1, 'received', NULL, 'received', $3, $4, $5, $6)`,
+    [id, request.tenant, actor.id, actor.onBehalfOf ?? null, { source: request.source.format }, at],
+  );
+  const outbox = await insertOutboxMessages(
+    tx,
+    { tenant: request.tenant, caseId: id, correlationId: input.correlationId, at },
+    input.outbox ?? [],
+  );
+  await appendAudit(tx, {
+    tenant: request.tenant,
+    actor,
+    action: 'case.received',
+    caseId: id,
+    details: { source: request.source.format, sender: request.source.sender },
+    at,
+  });
+  return { case: toRecord(row), created: true, outbox };
+}
+
+/** Columns a transition may set besides the state. */
+export interface CasePatch {
+  decision?: AuthorizationDecision | null;
+  payerId?: string | null;
+  channel?: string | null;
+  ruleVersion?: string | null;
+  slaDueAt?: Date | null;
+}
+
+const patchColumns: Record<keyof CasePatch, string> = {
+  decision: 'decision',
+  payerId: 'payer_id',
+  channel: 'channel',
+  ruleVersion: 'rule_version',
+  slaDueAt: 'sla_due_at',
+};
+
+export interface TransitionInput {
+  tenant: string;
+  caseId: string;
+  event: CaseEventType;
+  actor: Actor;
+  at: Date;
+  /** Codes and ids describing the event (reason codes, payer ids, trace numbers): no PHI. */
+  data?: Record<string, unknown>;
+  patch?: CasePatch;
+  outbox?: readonly OutboxMessage[];
+  /** When set, the transition fails unless the case is still at this version (optimistic check). */
+  expectedVersion?: number;
+  correlationId?: string;
+}
+
+export interface TransitionResult {
+  before: CaseRecord;
+  after: CaseRecord;
+  outbox: StoredOutboxMessage[];
+}
+
+/**
+ * Applies one event to a case inside the caller's transaction. The case row is locked (FOR UPDATE), so two
+ * concurrent transitions of one case serialize and the second sees the first's result.
+ */
+export async function transitionCase(tx: Tx, input: TransitionInput): Promise<TransitionResult> {
+  const locked = await tx.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+    [input.tenant, input.caseId],
+  );
+  const current = locked.rows[0];
+  if (!current) throw new NotFoundError('PAGW_CASE_NOT_FOUND', `Case ${input.caseId} not found`);
+  if (input.expectedVersion !== undefined && current.version !== input.expectedVersion) {
+    throw new StateTransitionError(
+      'PAGW_CASE_VERSION_CONFLICT',
+      `Case ${input.caseId} is at version ${current.version}, not ${input.expectedVersion}`,
+    );
+  }
+  const to = nextCaseState(current.state, input.event);
+
+  const sets = ['state = $3', 'version = version + 1', 'updated_at = $4'];
+  const params: unknown[] = [input.tenant, input.caseId, to, input.at];
+  for (const [field, value] of Object.entries(input.patch ?? {}) as Array<[keyof CasePatch, unknown]>) {
+    if (value === undefined) continue;
+    params.push(value);
+    sets.push(`${patchColumns[field]} = $${params.length}`);
+  }
+  const updated = await tx.query<CaseRow>(
+    `UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${caseColumns}`,
+    params,
+  );
+  const after = toRecord(updated.rows[0]!);
+  await tx.query(
+    `INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      input.caseId,
+      input.tenant,
+      after.version,
+      input.event,
+      current.state,
+      to,
+      input.actor.id,
+      input.actor.onBehalfOf ?? null,
+      input.data ?? {},
+      input.at,
+    ],
+  );
+  const outbox = await insertOutboxMessages(
+    tx,
+    { tenant: input.tenant, caseId: input.caseId, correlationId: input.correlationId, at: input.at },
+    input.outbox ?? [],
+  );
+  await appendAudit(tx, {
+    tenant: input.tenant,
+    actor: input.actor,
+    action: `case.${input.event}`,
+    caseId: input.caseId,
+    details: { from: current.state, to, version: after.version, ...input.data },
+    at: input.at,
+  });
+  return { before: toRecord(current), after, outbox };
+}
+
+export async function getCase(sql: Sql, tenant: string, caseId: string): Promise<CaseRecord | null> {
+  if (!uuidPattern.test(caseId)) return null;
+  const { rows } = await sql.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2`,
+    [tenant, caseId],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export interface ListCasesQuery {
+  state?: CaseState;
+  limit?: number;
+  /** Continue after this case (keyset pagination on updated_at, id). */
+  after?: { updatedAt: Date; id: string };
+}
+
+export async function listCases(sql: Sql, tenant: string, query: ListCasesQuery = {}): Promise<CaseRecord[]> {
+  const params: unknown[] = [tenant];
+  const where = ['tenant_id = $1'];
+  if (query.state) {
+    params.push(query.state);
+    where.push(`state = $${params.length}`);
+  }
+  if (query.after) {
+    params.push(query.after.updatedAt, query.after.id);
+    where.push(`(updated_at, id) < ($${params.length - 1}, $${params.length})`);
+  }
+  params.push(Math.min(Math.max(query.limit ?? 50, 1), 500));
+  const { rows } = await sql.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(toRecord);
+}
+
+export interface CaseEventRecord {
+  seq: number;
+  event: string;
+  fromState: CaseState | null;
+  toState: CaseState;
+  actor: string;
+  onBehalfOf: string | null;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+export async function listCaseEvents(sql: Sql, tenant: string, caseId: string): Promise<CaseEventRecord[]> {
+  const { rows } = await sql.query<{
+    seq: number;
+    event: string;
+    from_state: CaseState | null;
+    to_state: CaseState;
+    actor: string;
+    on_behalf_of: string | null;
+    data: Record<string, unknown>;
+    at: Date;
+  }>(
+    `SELECT seq, event, from_state, to_state, actor, on_behalf_of, data, at FROM case_events
+      WHERE tenant_id = $1 AND case_id = $2 ORDER BY seq`,
+    [tenant, caseId],
+  );
+  return rows.map((r) => ({
+    seq: r.seq,
+    event: r.event,
+    fromState: r.from_state,
+    toState: r.to_state,
+    actor: r.actor,
+    onBehalfOf: r.on_behalf_of,
+    data: r.data,
+    at: r.at,
+  }));
+}

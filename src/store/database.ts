@@ -1,0 +1,151 @@
+/**
+ * Opens the gateway's PostgreSQL database: a real server when a URL is given, otherwise the embedded
+ * default — PGlite persisted under the data directory and served over the Postgres wire protocol by
+ * @electric-sql/pglite-socket — so the same `pg` code, migrations and queries run on both.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import pg from 'pg';
+import { PersistError } from '../errors/index.ts';
+
+// int8 (bigserial ids, counts) as JS numbers: our ids stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly kind: DatabaseKind;
+  /** Where the data lives, with no password: printed at start. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres://… of a real server. When absent, the embedded database is used. */
+  databaseUrl?: string;
+  /** Directory for the embedded database; 'memory://' keeps it in memory (tests). */
+  dataDir?: string;
+  poolSize?: number;
+  /** Extra pg.Pool settings (tests pass a search_path through `options`). */
+  poolOptions?: pg.PoolConfig;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
+  return openEmbedded(options.dataDir ?? './data', options);
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres (unparseable URL)';
+  }
+}
+
+function newPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  const pool = newPool({ connectionString: url, max: options.poolSize ?? 10, ...options.poolOptions });
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new PersistError('PAGW_STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}`, {
+      cause: error,
+    });
+  }
+  return { pool, kind: 'postgres', description: `PostgreSQL ${redact(url)}`, close: () => pool.end() };
+}
+
+/** Refuses to open an embedded data directory that another live process holds. */
+function lockDataDir(dir: string): () => void {
+  const lockFile = path.join(dir, 'pagw.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new PersistError(
+          'PAGW_STORE_UNAVAILABLE',
+          `The embedded database in ${dir} is in use by process ${holder}; stop it or set DATA_DIR to another directory`,
+        );
+      }
+      rmSync(lockFile, { force: true }); // stale lock from a crashed process
+    }
+  }
+  throw new PersistError('PAGW_STORE_UNAVAILABLE', `Cannot lock the embedded database in ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://');
+  let unlock = () => {};
+  let location = dataDir;
+  if (!inMemory) {
+    const dir = path.resolve(dataDir);
+    mkdirSync(dir, { recursive: true });
+    unlock = lockDataDir(dir);
+    location = path.join(dir, 'pglite');
+  }
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    db = await PGlite.create(location);
+    // The socket server multiplexes many connections onto PGlite's single session, one transaction at a time.
+    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 64 });
+    await server.start();
+  } catch (error) {
+    await server?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    unlock();
+    throw new PersistError('PAGW_STORE_UNAVAILABLE', `Cannot open the embedded database in ${dataDir}`, {
+      cause: error,
+    });
+  }
+  const pool = newPool({
+    connectionString: `postgres://postgres@${server.getServerConn()}/postgres`,
+    max: options.poolSize ?? 8,
+    ...options.poolOptions,
+  });
+  const description = inMemory
+    ? 'embedded PGlite (in memory)'
+    : `embedded PGlite in ${path.resolve(dataDir)}`;
+  let closed = false;
+  return {
+    pool,
+    kind: 'pglite',
+    description,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end().catch(() => {});
+      await server!.stop().catch(() => {});
+      await db!.close().catch(() => {});
+      unlock();
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { type ErrorCode, errorCodes } from './codes.ts';
+import { type ErrorCode, errorCodes } from './codes/index.ts';
 
 /** One problem inside an error: where (a JSON path, an HL7 field like `IN1-36`, an X12 position) and why. */
 export interface Problem {

@@ -1,2 +1,2 @@
-export { type ErrorCode, type ErrorCodeSpec, errorCodes } from './codes.ts';
+export { type ErrorCode, type ErrorCodeSpec, errorCodes } from './codes/index.ts';
 export * from './gateway-error.ts';

@@ -20,6 +20,8 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** Where the data lives, with no password: printed at start. */
   readonly description: string;
+  /** How to open another pool on the same database (a second worker, a LISTEN client, a test). Holds secrets: never log. */
+  readonly connection: pg.PoolConfig;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,8 @@ function newPool(config: pg.PoolConfig): pg.Pool {
 }
 
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
-  const pool = newPool({ connectionString: url, max: options.poolSize ?? 10, ...options.poolOptions });
+  const connection: pg.PoolConfig = { connectionString: url, ...options.poolOptions };
+  const pool = newPool({ max: options.poolSize ?? 10, ...connection });
   try {
     await pool.query('SELECT 1');
   } catch (error) {
@@ -65,7 +68,13 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       cause: error,
     });
   }
-  return { pool, kind: 'postgres', description: `PostgreSQL ${redact(url)}`, close: () => pool.end() };
+  return {
+    pool,
+    kind: 'postgres',
+    description: `PostgreSQL ${redact(url)}`,
+    connection,
+    close: () => pool.end(),
+  };
 }
 
 /** Refuses to open an embedded data directory that another live process holds. */
@@ -126,11 +135,11 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       cause: error,
     });
   }
-  const pool = newPool({
+  const connection: pg.PoolConfig = {
     connectionString: `postgres://postgres@${server.getServerConn()}/postgres`,
-    max: options.poolSize ?? 8,
     ...options.poolOptions,
-  });
+  };
+  const pool = newPool({ max: options.poolSize ?? 8, ...connection });
   const description = inMemory
     ? 'embedded PGlite (in memory)'
     : `embedded PGlite in ${path.resolve(dataDir)}`;
@@ -139,6 +148,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
     pool,
     kind: 'pglite',
     description,
+    connection,
     async close() {
       if (closed) return;
       closed = true;

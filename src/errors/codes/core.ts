@@ -1,15 +1,7 @@
-/**
- * The error-code registry: every code the gateway emits, with its HTTP status and whether a retry can help.
- * docs/errors.md documents each code; test/unit/error-codes-documented.test.ts fails when the two drift.
- * Add a code here and a row there; never reuse or rename a published code.
- */
-export interface ErrorCodeSpec {
-  readonly httpStatus: number;
-  readonly retriable: boolean;
-  readonly summary: string;
-}
+import type { ErrorCodeSpec } from './spec.ts';
 
-export const errorCodes = {
+/** Codes of the foundation: config, validation, cases, auth, HTTP, store, audit. */
+export const coreErrorCodes = {
   PAGW_CONFIG_INVALID: {
     httpStatus: 500,
     retriable: false,
@@ -79,5 +71,3 @@ export const errorCodes = {
     summary: 'An unexpected internal error (a bug): reported, never retried.',
   },
 } as const satisfies Record<string, ErrorCodeSpec>;
-
-export type ErrorCode = keyof typeof errorCodes;

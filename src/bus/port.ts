@@ -1,0 +1,58 @@
+/**
+ * The Bus port: how the gateway meets Kafka (kafkajs adapter) or, with no servers at all, the embedded bus
+ * (a durable log table in the gateway's own database). Both adapters implement exactly this interface.
+ *
+ * Delivery contract: at-least-once. A subscription calls `handle` for each message in partition order and
+ * commits the message's offset only after `handle` resolved, and `handle` resolves only after its own
+ * database transaction committed. A redelivered message must therefore be harmless: handlers dedupe on an
+ * idempotency key inside that transaction.
+ */
+
+export interface BusHeaders {
+  [name: string]: string;
+}
+
+export interface OutgoingMessage {
+  readonly topic: string;
+  /** Partition key: case id for case events, placer order number for orders; null spreads messages. */
+  readonly key: string | null;
+  readonly value: Buffer;
+  readonly headers?: BusHeaders;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset as a decimal string (Kafka offsets are int64). */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer;
+  readonly headers: BusHeaders;
+  /** Delivery attempt of this message by this subscription, from 1. */
+  readonly attempt: number;
+}
+
+/** Handles one message. Throw a retriable GatewayError to be retried; anything else dead-letters after N attempts. */
+export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Consumer group: instances in one group split the partitions; each group sees every message. */
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly handle: MessageHandler;
+  /** Attempts before a failing message goes to the dead-letter topic and its partition moves on. */
+  readonly maxAttempts?: number;
+  readonly fromBeginning?: boolean;
+}
+
+export interface Subscription {
+  /** Stops fetching, lets in-flight handlers finish, commits what finished, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: 'kafka' | 'embedded';
+  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}

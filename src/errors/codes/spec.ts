@@ -1,0 +1,5 @@
+export interface ErrorCodeSpec {
+  readonly httpStatus: number;
+  readonly retriable: boolean;
+  readonly summary: string;
+}

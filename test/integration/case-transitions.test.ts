@@ -1,0 +1,277 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/audit/audit-log.ts';
+import { StateTransitionError } from '../../src/errors/index.ts';
+import {
+  type CaseRecord,
+  createCase,
+  type Database,
+  getCase,
+  listCaseEvents,
+  transitionCase,
+  withTransaction,
+} from '../../src/store/index.ts';
+import {
+  type CaseEventType,
+  type CaseState,
+  caseEventTypes,
+  caseTransitions,
+} from '../../src/workflow/case-state-machine.ts';
+import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { sampleRequest } from '../helpers/fixtures.ts';
+import { countRows, insertSampleCase, testActor } from '../helpers/store.ts';
+
+const at = new Date('2026-03-01T10:05:00.000Z');
+
+/** Shortest event path from received to each state, so a case can be put in any state through legal moves. */
+function pathTo(target: CaseState): CaseEventType[] {
+  const queue: Array<{ state: CaseState; path: CaseEventType[] }> = [{ state: 'received', path: [] }];
+  const seen = new Set<CaseState>(['received']);
+  while (queue.length) {
+    const { state, path } = queue.shift()!;
+    if (state === target) return path;
+    for (const event of caseEventTypes) {
+      const rule = caseTransitions[event];
+      if (!(rule.from as readonly CaseState[]).includes(state) || seen.has(rule.to)) continue;
+      seen.add(rule.to);
+      queue.push({ state: rule.to, path: [...path, event] });
+    }
+  }
+  throw new Error(`unreachable state ${target}`);
+}
+
+describe(`case transitions on ${testDatabaseKind()}`, () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(() => db?.close());
+
+  async function caseIn(state: CaseState): Promise<CaseRecord> {
+    const created = await insertSampleCase(db.pool);
+    for (const event of pathTo(state)) {
+      await withTransaction(db.pool, (tx) =>
+        transitionCase(tx, { tenant: created.tenant, caseId: created.id, event, actor: testActor, at }),
+      );
+    }
+    return (await getCase(db.pool, created.tenant, created.id))!;
+  }
+
+  async function footprint(caseId: string) {
+    return {
+      events: await countRows(db.pool, 'case_events', 'case_id = $1', [caseId]),
+      outbox: await countRows(db.pool, 'outbox', 'case_id = $1', [caseId]),
+      audit: await countRows(db.pool, 'audit_log', 'case_id = $1', [caseId]),
+    };
+  }
+
+  it('creating a case writes the case, its first event and an audit row; a redelivery writes nothing', async () => {
+    const request = sampleRequest({ idempotencyKey: 'dup-key-1' });
+    const first = await withTransaction(db.pool, (tx) => createCase(tx, { request, actor: testActor, at }));
+    const second = await withTransaction(db.pool, (tx) => createCase(tx, { request, actor: testActor, at }));
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    expect(second.case.id).toBe(first.case.id);
+    expect(await footprint(first.case.id)).toEqual({ events: 1, outbox: 0, audit: 1 });
+  });
+
+  const legal = caseEventTypes.flatMap((event) =>
+    (caseTransitions[event].from as readonly CaseState[]).map(
+      (from) => [from, event, caseTransitions[event].to] as const,
+    ),
+  );
+
+  it.each(legal)(
+    '%s --%s--> %s writes case row, case event, outbox rows and audit row together',
+    async (from, event, to) => {
+      const record = await caseIn(from);
+      const before = await footprint(record.id);
+      const result = await withTransaction(db.pool, (tx) =>
+        transitionCase(tx, {
+          tenant: record.tenant,
+          caseId: record.id,
+          event,
+          actor: { id: 'user:reviewer-1', onBehalfOf: 'tenant:clinic-a' },
+          at,
+          data: { reason: 'test' },
+          patch: { payerId: 'payer-x' },
+          outbox: [
+            { topic: 'pa.status.v1', key: record.id, value: { state: to } },
+            { topic: 'pa.claimresponse.v1', key: record.id, value: { resourceType: 'ClaimResponse' } },
+          ],
+        }),
+      );
+      expect(result.after).toMatchObject({ state: to, version: record.version + 1, payerId: 'payer-x' });
+      expect(await footprint(record.id)).toEqual({
+        events: before.events + 1,
+        outbox: before.outbox + 2,
+        audit: before.audit + 1,
+      });
+      const events = await listCaseEvents(db.pool, record.tenant, record.id);
+      expect(events.at(-1)).toMatchObject({
+        seq: record.version + 1,
+        event,
+        fromState: from,
+        toState: to,
+        actor: 'user:reviewer-1',
+        onBehalfOf: 'tenant:clinic-a',
+      });
+      const audit = await db.pool.query(
+        'SELECT actor, on_behalf_of, action FROM audit_log WHERE case_id = $1 ORDER BY seq DESC LIMIT 1',
+        [record.id],
+      );
+      expect(audit.rows[0]).toEqual({
+        actor: 'user:reviewer-1',
+        on_behalf_of: 'tenant:clinic-a',
+        action: `case.${event}`,
+      });
+    },
+  );
+
+  const illegal = (
+    [
+      'received',
+      'validated',
+      'submitted',
+      'pended',
+      'decided',
+      'delivered',
+      'rejected',
+      'not_required',
+      'cancelled',
+    ] as CaseState[]
+  ).flatMap((from) =>
+    caseEventTypes
+      .filter((event) => !(caseTransitions[event].from as readonly CaseState[]).includes(from))
+      .map((event) => [from, event] as const),
+  );
+
+  it.each(illegal)('%s --%s--> is refused and writes nothing', async (from, event) => {
+    const record = await caseIn(from);
+    const before = await footprint(record.id);
+    await expect(
+      withTransaction(db.pool, (tx) =>
+        transitionCase(tx, {
+          tenant: record.tenant,
+          caseId: record.id,
+          event,
+          actor: testActor,
+          at,
+          outbox: [{ topic: 't', key: null, value: 'x' }],
+        }),
+      ),
+    ).rejects.toBeInstanceOf(StateTransitionError);
+    expect(await footprint(record.id)).toEqual(before);
+    expect((await getCase(db.pool, record.tenant, record.id))!.version).toBe(record.version);
+  });
+
+  it('a transition for another tenant finds no case', async () => {
+    const record = await caseIn('received');
+    await expect(
+      withTransaction(db.pool, (tx) =>
+        transitionCase(tx, {
+          tenant: 'clinic-b',
+          caseId: record.id,
+          event: 'validated',
+          actor: testActor,
+          at,
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'PAGW_CASE_NOT_FOUND' });
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'a connection broken after query %i of a transition leaves nothing partial',
+    async (breakAfter) => {
+      const record = await caseIn('submitted');
+      const before = await footprint(record.id);
+      const auditBefore = await countRows(db.pool, 'audit_log');
+      const client = new pg.Client(db.connection);
+      client.on('error', () => {});
+      await client.connect();
+      let queries = 0;
+      const breaking = {
+        query: async (...args: Parameters<pg.Client['query']>) => {
+          if (queries++ === breakAfter) {
+            // Cut the TCP connection mid-transaction, as a crash or network fault would.
+            (
+              client as unknown as { connection: { stream: { destroy(): void } } }
+            ).connection.stream.destroy();
+          }
+          return (client.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+        },
+      } as unknown as pg.PoolClient;
+      await breaking.query('BEGIN');
+      await expect(
+        transitionCase(breaking, {
+          tenant: record.tenant,
+          caseId: record.id,
+          event: 'decided',
+          actor: testActor,
+          at,
+          patch: { payerId: 'p' },
+          outbox: [{ topic: 'pa.status.v1', key: record.id, value: { s: 1 } }],
+        }).then(() => breaking.query('COMMIT')),
+      ).rejects.toThrow();
+      await client.end().catch(() => {});
+      // The server rolls the transaction back when the connection drops; poll until it has.
+      const deadline = Date.now() + 10_000;
+      while (
+        Date.now() < deadline &&
+        (await getCase(db.pool, record.tenant, record.id))!.state !== 'submitted'
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const after = (await getCase(db.pool, record.tenant, record.id))!;
+      expect(after).toMatchObject({ state: 'submitted', version: record.version, payerId: null });
+      expect(await footprint(record.id)).toEqual(before);
+      expect(await countRows(db.pool, 'audit_log')).toBe(auditBefore);
+      expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+    },
+  );
+
+  it('two concurrent transitions of one case serialize: one wins, the other sees the new state', async () => {
+    const record = await caseIn('received');
+    const attempts = await Promise.allSettled(
+      [0, 1].map(() =>
+        withTransaction(db.pool, (tx) =>
+          transitionCase(tx, {
+            tenant: record.tenant,
+            caseId: record.id,
+            event: 'validated',
+            actor: testActor,
+            at,
+          }),
+        ),
+      ),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    const refused = attempts.find((a) => a.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'PAGW_CASE_ILLEGAL_TRANSITION' });
+    expect(await footprint(record.id)).toMatchObject({ events: 2 });
+  });
+
+  it('many concurrent updates of one case lose none: versions and event sequence numbers are gap-free', async () => {
+    const record = await caseIn('decided');
+    const n = 40;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        withTransaction(db.pool, (tx) =>
+          transitionCase(tx, {
+            tenant: record.tenant,
+            caseId: record.id,
+            event: 'decision_updated',
+            actor: testActor,
+            at,
+            data: { i },
+          }),
+        ),
+      ),
+    );
+    const after = (await getCase(db.pool, record.tenant, record.id))!;
+    expect(after.version).toBe(record.version + n);
+    const seqs = (await listCaseEvents(db.pool, record.tenant, record.id)).map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: after.version }, (_, i) => i + 1));
+    expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+});

@@ -1,0 +1,90 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cancelTimers,
+  type Database,
+  fireDueTimers,
+  scheduleTimer,
+  withTransaction,
+} from '../../src/store/index.ts';
+import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { countRows, insertSampleCase } from '../helpers/store.ts';
+
+const t0 = new Date('2026-03-01T10:00:00.000Z');
+const later = new Date('2026-03-01T11:00:00.000Z');
+
+describe(`timers on ${testDatabaseKind()}`, () => {
+  let db: Database;
+  let secondWorkerPool: pg.Pool;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    secondWorkerPool = new pg.Pool({ ...db.connection, max: 4 });
+    await db.pool.query('CREATE TABLE timer_effects (timer_id bigint, worker text)');
+  });
+  afterAll(async () => {
+    await secondWorkerPool?.end();
+    await db?.close();
+  });
+
+  it('a timer raced by two workers fires exactly once', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++)
+      ids.push(await scheduleTimer(db.pool, { tenant: 'clinic-a', kind: 'sla', dueAt: t0 }, t0));
+    const worker = (pool: pg.Pool, name: string) =>
+      fireDueTimers(pool, {
+        now: later,
+        workerId: name,
+        limit: 100,
+        handler: async (tx, timer) => {
+          await tx.query('INSERT INTO timer_effects VALUES ($1, $2)', [timer.id, name]);
+        },
+      });
+    const [a, b] = await Promise.all([worker(db.pool, 'worker-a'), worker(secondWorkerPool, 'worker-b')]);
+    expect(a + b).toBe(30);
+    const effects = await db.pool.query<{ timer_id: number; n: number }>(
+      'SELECT timer_id, count(*)::int AS n FROM timer_effects GROUP BY timer_id ORDER BY timer_id',
+    );
+    expect(effects.rows).toEqual(ids.map((id) => ({ timer_id: id, n: 1 })));
+    expect(await countRows(db.pool, 'timers', 'fired_at IS NULL')).toBe(0);
+  });
+
+  it('does not fire timers before they are due, nor cancelled ones', async () => {
+    const record = await insertSampleCase(db.pool);
+    await scheduleTimer(
+      db.pool,
+      { tenant: 'clinic-a', caseId: record.id, kind: 'future', dueAt: new Date('2026-03-02T00:00:00Z') },
+      t0,
+    );
+    await scheduleTimer(db.pool, { tenant: 'clinic-a', caseId: record.id, kind: 'sla', dueAt: t0 }, t0);
+    await withTransaction(db.pool, (tx) => cancelTimers(tx, record.id, ['sla'], t0));
+    const fired = await fireDueTimers(db.pool, {
+      now: later,
+      workerId: 'w',
+      limit: 10,
+      handler: async () => {},
+    });
+    expect(fired).toBe(0);
+  });
+
+  it('a failing handler rolls back its writes and postpones the timer with backoff', async () => {
+    const id = await scheduleTimer(db.pool, { tenant: 'clinic-a', kind: 'flaky', dueAt: t0 }, t0);
+    const errors: number[] = [];
+    const fired = await fireDueTimers(db.pool, {
+      now: later,
+      workerId: 'w',
+      limit: 10,
+      handler: async (tx, timer) => {
+        await tx.query('INSERT INTO timer_effects VALUES ($1, $2)', [timer.id, 'flaky']);
+        throw new Error('payer down');
+      },
+      onError: (timer) => errors.push(timer.id),
+    });
+    expect(fired).toBe(0);
+    expect(errors).toEqual([id]);
+    expect(await countRows(db.pool, 'timer_effects', 'timer_id = $1', [id])).toBe(0);
+    const row = await db.pool.query('SELECT attempts, due_at, fired_at FROM timers WHERE id = $1', [id]);
+    expect(row.rows[0].attempts).toBe(1);
+    expect(row.rows[0].fired_at).toBeNull();
+    expect(new Date(row.rows[0].due_at).getTime()).toBeGreaterThan(later.getTime());
+  });
+});

@@ -12,6 +12,7 @@ import {
   withTransaction,
 } from '../../src/store/index.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { readJson } from '../helpers/http.ts';
 import { insertSampleCase, testActor } from '../helpers/store.ts';
 
 describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
@@ -55,8 +56,8 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('serves health and readiness without a token', async () => {
-    expect(await (await get('/healthz')).json()).toEqual({ status: 'ok' });
-    expect(await (await get('/readyz')).json()).toEqual({ status: 'ready', database: db.kind });
+    expect(await readJson(await get('/healthz'))).toEqual({ status: 'ok' });
+    expect(await readJson(await get('/readyz'))).toEqual({ status: 'ready', database: db.kind });
   });
 
   it('refuses a request without a token with 401 and an OperationOutcome', async () => {
@@ -64,7 +65,7 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(res.headers.get('content-type')).toMatch(/application\/fhir\+json/);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body).toMatchObject({
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'login', details: { coding: [{ code: 'PAGW_AUTH_MISSING' }] } }],
@@ -86,7 +87,7 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
   it('returns the caller’s own case with its events', async () => {
     const res = await get(`/cases/${caseA}`, tokenA);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body).toMatchObject({ id: caseA, state: 'validated', version: 2 });
     expect(body.events.map((e: { event: string }) => e.event)).toEqual(['received', 'validated']);
   });
@@ -94,7 +95,7 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
   it('answers a tenant-A token asking for a tenant-B case with 404, not 403', async () => {
     const res = await get(`/cases/${caseB}`, tokenA);
     expect(res.status).toBe(404);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.issue[0]).toMatchObject({
       code: 'not-found',
       details: { coding: [{ code: 'PAGW_CASE_NOT_FOUND' }] },
@@ -102,23 +103,23 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     // …and exactly like an id that does not exist at all.
     const missing = await get('/cases/00000000-0000-8000-8000-000000000000', tokenA);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual(body);
+    expect(await readJson(missing)).toEqual(body);
     expect((await get('/cases/not-a-uuid', tokenA)).status).toBe(404);
   });
 
   it('lists only the caller’s cases, filtered by state', async () => {
-    const all = await (await get('/cases', tokenA)).json();
+    const all = await readJson(await get('/cases', tokenA));
     expect(all.items).toHaveLength(2);
-    const validated = await (await get('/cases?state=validated', tokenA)).json();
+    const validated = await readJson(await get('/cases?state=validated', tokenA));
     expect(validated.items.map((c: { id: string }) => c.id)).toEqual([caseA]);
-    const received = await (await get('/cases?state=received', tokenB)).json();
+    const received = await readJson(await get('/cases?state=received', tokenB));
     expect(received.items.map((c: { id: string }) => c.id)).toEqual([caseB]);
   });
 
   it('pages with a cursor', async () => {
-    const page1 = await (await get('/cases?limit=1', tokenA)).json();
+    const page1 = await readJson(await get('/cases?limit=1', tokenA));
     expect(page1.items).toHaveLength(1);
-    const page2 = await (await get(`/cases?limit=1&cursor=${page1.next}`, tokenA)).json();
+    const page2 = await readJson(await get(`/cases?limit=1&cursor=${page1.next}`, tokenA));
     expect(page2.items).toHaveLength(1);
     expect(page2.items[0].id).not.toBe(page1.items[0].id);
   });
@@ -126,13 +127,13 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
   it('rejects a bad state filter with 400 naming the parameter', async () => {
     const res = await get('/cases?state=approved', tokenA);
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.issue[0].expression).toEqual(['state']);
   });
 
   it('answers unknown endpoints with a 404 OperationOutcome', async () => {
     const res = await get('/nope', tokenA);
     expect(res.status).toBe(404);
-    expect((await res.json()).issue[0].details.coding[0].code).toBe('PAGW_HTTP_NOT_FOUND');
+    expect((await readJson(res)).issue[0].details.coding[0].code).toBe('PAGW_HTTP_NOT_FOUND');
   });
 });

@@ -124,3 +124,50 @@ export async function fireDueTimers(
   }
   return fired;
 }
+
+/**
+ * Claims due timers for work done OUTSIDE a database transaction (payer calls, e-mail): each claimed timer's
+ * due time moves `leaseMs` ahead, so if the worker dies mid-step the timer comes due again and another
+ * worker re-runs the step. Steps must therefore be idempotent (payer submissions reconcile by trace number).
+ */
+export async function claimDueTimers(
+  pool: pg.Pool,
+  options: { now: Date; workerId: string; leaseMs: number; limit: number; kinds: readonly string[] },
+): Promise<Array<DueTimer & { attempts: number }>> {
+  const { rows } = await pool.query<{
+    id: number;
+    tenant_id: string;
+    case_id: string | null;
+    kind: string;
+    due_at: Date;
+    payload: Record<string, unknown>;
+    attempts: number;
+  }>(
+    `UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000),
+            attempts = attempts + 1, fired_by = $4
+      WHERE id IN (SELECT id FROM timers
+                    WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $2 AND kind = ANY($5)
+                    ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING id, tenant_id, case_id, kind, due_at, payload, attempts`,
+    [options.limit, options.now, options.leaseMs, options.workerId, options.kinds],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    tenant: row.tenant_id,
+    caseId: row.case_id,
+    kind: row.kind,
+    dueAt: row.due_at,
+    payload: row.payload,
+    attempts: row.attempts,
+  }));
+}
+
+/** Marks a claimed timer done; call it inside the transaction that records the step's result. */
+export async function completeTimer(tx: Pick<Tx, 'query'>, id: number, at: Date): Promise<void> {
+  await tx.query('UPDATE timers SET fired_at = $2 WHERE id = $1', [id, at]);
+}
+
+/** Puts a claimed timer back for another try at `dueAt` (after a transient failure), keeping its attempt count. */
+export async function retryTimerAt(sql: Pick<Tx, 'query'>, id: number, dueAt: Date, reason: string): Promise<void> {
+  await sql.query('UPDATE timers SET due_at = $2, last_error = $3 WHERE id = $1 AND fired_at IS NULL', [id, dueAt, reason]);
+}

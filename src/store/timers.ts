@@ -168,6 +168,15 @@ export async function completeTimer(tx: Pick<Tx, 'query'>, id: number, at: Date)
 }
 
 /** Puts a claimed timer back for another try at `dueAt` (after a transient failure), keeping its attempt count. */
-export async function retryTimerAt(sql: Pick<Tx, 'query'>, id: number, dueAt: Date, reason: string): Promise<void> {
-  await sql.query('UPDATE timers SET due_at = $2, last_error = $3 WHERE id = $1 AND fired_at IS NULL', [id, dueAt, reason]);
+export async function retryTimerAt(
+  sql: Pick<Tx, 'query'>,
+  id: number,
+  dueAt: Date,
+  reason: string,
+): Promise<void> {
+  await sql.query('UPDATE timers SET due_at = $2, last_error = $3 WHERE id = $1 AND fired_at IS NULL', [
+    id,
+    dueAt,
+    reason,
+  ]);
 }

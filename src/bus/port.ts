@@ -7,6 +7,7 @@
  * database transaction committed. A redelivered message must therefore be harmless: handlers dedupe on an
  * idempotency key inside that transaction.
  */
+import type { Tx } from '../store/sql.ts';
 
 export interface BusHeaders {
   [name: string]: string;
@@ -32,7 +33,11 @@ export interface IncomingMessage {
   readonly attempt: number;
 }
 
-/** Handles one message. Throw a retriable GatewayError to be retried; anything else dead-letters after N attempts. */
+/**
+ * Handles one message. Throw a retriable GatewayError (or let a lost database connection surface) to be retried
+ * with backoff for as long as the subscription runs; anything else is retried up to `maxAttempts` times and then
+ * dead-lettered (src/bus/delivery.ts).
+ */
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
 export interface SubscribeOptions {
@@ -40,8 +45,9 @@ export interface SubscribeOptions {
   readonly group: string;
   readonly topics: readonly string[];
   readonly handle: MessageHandler;
-  /** Attempts before a failing message goes to the dead-letter topic and its partition moves on. */
+  /** Attempts before a failing message goes to the dead-letter topic and its partition moves on (default 5). */
   readonly maxAttempts?: number;
+  /** Where a group with no committed offset starts: the oldest retained message (default true) or the end. */
   readonly fromBeginning?: boolean;
 }
 
@@ -52,7 +58,23 @@ export interface Subscription {
 
 export interface Bus {
   readonly kind: 'kafka' | 'embedded';
+  /** Resolves once every message is durably stored by the bus, in order per partition; throws a GatewayError. */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Stops every subscription of this bus, then releases its connections. */
   close(): Promise<void>;
+}
+
+/**
+ * Optional capability of a bus that lives in the gateway's own database (the embedded bus): it appends messages
+ * inside the CALLER's transaction, so the outbox relay moves an event to the bus exactly once.
+ */
+export interface TransactionalPublisher {
+  publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Call after that transaction committed: local subscribers look for the new messages at once. */
+  wake(): void;
+}
+
+export function isTransactionalPublisher(bus: Bus): bus is Bus & TransactionalPublisher {
+  return typeof (bus as Partial<TransactionalPublisher>).publishInTransaction === 'function';
 }

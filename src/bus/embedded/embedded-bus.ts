@@ -1,0 +1,628 @@
+/**
+ * The embedded bus: Kafka's model on the gateway's own PostgreSQL/PGlite database (migration 0002_bus.sql).
+ * Topics have partitions; an append takes the partition's next offsets under a row lock, so offsets are gap-free
+ * and visible in order; a consumer group keeps one committed offset per partition; the live instances of a group
+ * (members with a heartbeat) split the partitions by leases, and a dead member's leases expire and are claimed.
+ * All times are the database's, so instances on different hosts agree.
+ *
+ * It never holds a transaction while waiting on another connection (PGlite serializes all transactions).
+ */
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import { type Clock, systemClock } from '../../clock.ts';
+import { GatewayError } from '../../errors/index.ts';
+import { describeError, type Logger } from '../../log/logger.ts';
+import type { BusMetrics } from '../../metrics/metrics.ts';
+import { newEventId } from '../../store/ids.ts';
+import { type Tx, withTransaction } from '../../store/sql.ts';
+import { deadLetterMessage } from '../dead-letter.ts';
+import { type BackoffPolicy, backoffDelay, deliver, isRetriableError, pause } from '../delivery.ts';
+import { partitionForKey } from '../partitioner.ts';
+import type {
+  Bus,
+  BusHeaders,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+  TransactionalPublisher,
+} from '../port.ts';
+
+export interface TopicSpec {
+  readonly name: string;
+  /** Partitions when the topic is created (an existing topic keeps its count). */
+  readonly partitions?: number;
+}
+
+export interface EmbeddedBusOptions {
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly deadLetterTopic: string;
+  readonly metrics?: BusMetrics;
+  readonly clock?: Clock;
+  /** Created at start when missing. Topics published to later are created on first use. */
+  readonly topics?: readonly TopicSpec[];
+  /** Partitions of a topic created without a count (default 4). */
+  readonly defaultPartitions?: number;
+  /** How often an idle partition looks for new messages from other processes (default 250 ms). */
+  readonly pollIntervalMs?: number;
+  /** A member that has not renewed its leases for this long is dead; others take its partitions (default 6 s). */
+  readonly leaseTtlMs?: number;
+  /** Messages read per partition per query (default 100). */
+  readonly batchSize?: number;
+  readonly backoff?: BackoffPolicy;
+  /** Log retention: messages older than this that every group has read are pruned (default 7 days). */
+  readonly retentionMs?: number;
+}
+
+interface LogRow {
+  offset: number;
+  message_key: string | null;
+  headers: BusHeaders;
+  value: Buffer;
+}
+
+const partKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<EmbeddedBus> {
+  const bus = new EmbeddedBus(options);
+  await bus.ensureTopics([...(options.topics ?? []), { name: options.deadLetterTopic }]);
+  return bus;
+}
+
+export class EmbeddedBus implements Bus, TransactionalPublisher {
+  readonly kind = 'embedded' as const;
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly options: EmbeddedBusOptions;
+  readonly clock: Clock;
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly subscriptions = new Set<EmbeddedSubscription>();
+  private waiters = new Set<() => void>();
+  private roundRobin = 0;
+  private closed = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: EmbeddedBusOptions) {
+    this.options = options;
+    this.pool = options.pool;
+    this.logger = options.logger.child({ component: 'embedded-bus' });
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get defaultPartitions(): number {
+    return this.options.defaultPartitions ?? 4;
+  }
+
+  /** Creates missing topics with their partitions (idempotent; an existing topic keeps its partition count). */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    await withTransaction(this.pool, async (tx) => {
+      for (const spec of specs) await this.createTopic(tx, spec.name, spec.partitions);
+    });
+  }
+
+  private async createTopic(tx: Tx, topic: string, partitions = this.defaultPartitions): Promise<number> {
+    await tx.query(
+      'INSERT INTO bus_topics (topic, partitions) VALUES ($1, $2) ON CONFLICT (topic) DO NOTHING',
+      [topic, partitions],
+    );
+    const { rows } = await tx.query<{ partitions: number }>(
+      'SELECT partitions FROM bus_topics WHERE topic = $1',
+      [topic],
+    );
+    const count = rows[0]!.partitions;
+    await tx.query(
+      `INSERT INTO bus_partitions (topic, partition) SELECT $1, p FROM generate_series(0, $2 - 1) AS p
+       ON CONFLICT (topic, partition) DO NOTHING`,
+      [topic, count],
+    );
+    return count;
+  }
+
+  private async partitionsOf(tx: Tx, topics: readonly string[]): Promise<Map<string, number>> {
+    const missing = topics.filter((t) => !this.partitionCounts.has(t));
+    if (missing.length > 0) {
+      const { rows } = await tx.query<{ topic: string; partitions: number }>(
+        'SELECT topic, partitions FROM bus_topics WHERE topic = ANY($1)',
+        [missing],
+      );
+      const found = new Map(rows.map((r) => [r.topic, r.partitions]));
+      for (const topic of missing) {
+        // A topic first seen here is created in the caller's transaction; cache it only once it is known committed.
+        const count = found.get(topic) ?? (await this.createTopic(tx, topic));
+        if (found.has(topic)) this.partitionCounts.set(topic, count);
+        else found.set(topic, count);
+      }
+      return new Map(topics.map((t) => [t, this.partitionCounts.get(t) ?? found.get(t)!]));
+    }
+    return new Map(topics.map((t) => [t, this.partitionCounts.get(t)!]));
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await withTransaction(this.pool, (tx) => this.publishInTransaction(tx, messages));
+    } catch (error) {
+      throw toBusError(error, 'publish to the embedded bus');
+    }
+    this.wake();
+  }
+
+  /**
+   * Appends messages in the caller's transaction. Partitions are locked in a fixed order (topic, partition), so
+   * two publishers never deadlock; within a partition, messages keep the order they were given in.
+   */
+  async publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
+    if (messages.length === 0) return;
+    const counts = await this.partitionsOf(tx, [...new Set(messages.map((m) => m.topic))]);
+    const groups = new Map<string, { topic: string; partition: number; messages: OutgoingMessage[] }>();
+    for (const message of messages) {
+      const count = counts.get(message.topic)!;
+      const partition =
+        message.key === null ? this.roundRobin++ % count : partitionForKey(message.key, count);
+      const key = partKey(message.topic, partition);
+      let group = groups.get(key);
+      if (!group) {
+        group = { topic: message.topic, partition, messages: [] };
+        groups.set(key, group);
+      }
+      group.messages.push(message);
+    }
+    const ordered = [...groups.values()].sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    );
+    for (const group of ordered) {
+      const n = group.messages.length;
+      const { rows } = await tx.query<{ first: number }>(
+        `UPDATE bus_partitions SET next_offset = next_offset + $3
+          WHERE topic = $1 AND partition = $2 RETURNING next_offset - $3 AS first`,
+        [group.topic, group.partition, n],
+      );
+      if (!rows[0]) {
+        this.partitionCounts.delete(group.topic);
+        throw new GatewayError(
+          'PAGW_BUS_UNAVAILABLE',
+          `Embedded bus partition ${group.topic}/${group.partition} does not exist`,
+        );
+      }
+      await tx.query(
+        `INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
+         SELECT $1, $2, $3::bigint + m.ord - 1, m.k, m.h::jsonb, m.v
+           FROM unnest($4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS m(k, h, v, ord)`,
+        [
+          group.topic,
+          group.partition,
+          rows[0].first,
+          group.messages.map((m) => m.key),
+          group.messages.map((m) => JSON.stringify(m.headers ?? {})),
+          group.messages.map((m) => m.value),
+        ],
+      );
+      this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, n);
+    }
+  }
+
+  /** Wakes this process's idle partition readers (after a publish committed). */
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves on `wake()`, after `ms`, or when `signal` aborts. */
+  waitForMessages(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
+    await this.ensureTopics(options.topics.map((name) => ({ name })));
+    const subscription = new EmbeddedSubscription(this, options, () =>
+      this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    await subscription.start();
+    this.pruneTimer ??= setInterval(() => {
+      this.prune().catch((error) => this.logger.warn(describeError(error), 'embedded bus prune failed'));
+    }, 600_000).unref();
+    return subscription;
+  }
+
+  /**
+   * Deletes log messages older than the retention that every group reading their partition has committed past
+   * (a partition no group reads keeps messages for the retention only). Returns how many were deleted.
+   */
+  async prune(retentionMs = this.options.retentionMs ?? 7 * 24 * 3600_000): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM bus_log l
+        WHERE l.appended_at < now() - $1 * interval '1 millisecond'
+          AND l."offset" < COALESCE(
+                (SELECT min(o.committed_offset) FROM bus_group_offsets o
+                  WHERE o.topic = l.topic AND o.partition = l.partition),
+                9223372036854775807)`,
+      [retentionMs],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pruneTimer);
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.wake();
+  }
+}
+
+function toBusError(error: unknown, what: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return isRetriableError(error)
+    ? new GatewayError('PAGW_BUS_UNAVAILABLE', `Cannot ${what}: the database is unavailable`, {
+        cause: error,
+      })
+    : new GatewayError('PAGW_BUS_PUBLISH_REJECTED', `Cannot ${what}`, { cause: error });
+}
+
+/** One instance's membership in a group: heartbeats, leases, and a reader per leased partition. */
+class EmbeddedSubscription implements Subscription {
+  readonly memberId = `${hostname()}-${process.pid}-${newEventId().slice(0, 8)}`;
+  private readonly abort = new AbortController();
+  private readonly readers = new Map<string, PartitionReader>();
+  private loop: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly bus: EmbeddedBus,
+    readonly options: SubscribeOptions,
+    private readonly onStopped: () => void,
+  ) {}
+
+  get leaseTtlMs(): number {
+    return this.bus.options.leaseTtlMs ?? 6000;
+  }
+
+  get logger(): Logger {
+    return this.bus.logger;
+  }
+
+  async start(): Promise<void> {
+    await this.rebalance().catch((error) =>
+      this.logger.warn({ group: this.options.group, ...describeError(error) }, 'first rebalance failed'),
+    );
+    const everyMs = Math.max(100, Math.min(1000, Math.floor(this.leaseTtlMs / 3)));
+    this.loop = (async () => {
+      while (!this.abort.signal.aborted) {
+        await pause(everyMs, this.abort.signal);
+        if (this.abort.signal.aborted) break;
+        try {
+          await this.rebalance();
+        } catch (error) {
+          this.logger.warn({ group: this.options.group, ...describeError(error) }, 'rebalance failed');
+        }
+      }
+    })();
+  }
+
+  /**
+   * Heartbeat and rebalance in one transaction: renew this member and its leases, then move toward this
+   * member's fair share — floor(P/M), plus one for the first P mod M members in id order — by claiming free or
+   * expired partitions or releasing extra ones.
+   */
+  private async rebalance(): Promise<void> {
+    const { group, topics } = this.options;
+    const ttl = this.leaseTtlMs;
+    const { held, target } = await withTransaction(this.bus.pool, async (tx) => {
+      await tx.query(
+        `INSERT INTO bus_group_members (group_id, member_id, expires_at)
+         VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (group_id, member_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
+        [group, this.memberId, ttl],
+      );
+      await tx.query('DELETE FROM bus_group_members WHERE group_id = $1 AND expires_at < now()', [group]);
+      const members = (
+        await tx.query<{ member_id: string }>(
+          'SELECT member_id FROM bus_group_members WHERE group_id = $1 ORDER BY member_id',
+          [group],
+        )
+      ).rows.map((r) => r.member_id);
+      const { rows: parts } = await tx.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM bus_partitions WHERE topic = ANY($1)',
+        [topics],
+      );
+      const total = parts[0]!.n;
+      const rank = Math.max(0, members.indexOf(this.memberId));
+      const count = Math.max(1, members.length);
+      const target = Math.floor(total / count) + (rank < total % count ? 1 : 0);
+      const renewed = await tx.query<{ topic: string; partition: number }>(
+        `UPDATE bus_leases SET expires_at = now() + $3 * interval '1 millisecond'
+          WHERE group_id = $1 AND owner = $2 AND topic = ANY($4) RETURNING topic, partition`,
+        [group, this.memberId, ttl, topics],
+      );
+      const held = renewed.rows;
+      if (held.length < target) {
+        // Each member tries free partitions in its own pseudo-random order, so joiners rarely collide.
+        const claimed = await tx.query<{ topic: string; partition: number }>(
+          `INSERT INTO bus_leases (group_id, topic, partition, owner, expires_at)
+           SELECT $1, p.topic, p.partition, $2, now() + $3 * interval '1 millisecond'
+             FROM bus_partitions p
+            WHERE p.topic = ANY($4)
+              AND NOT EXISTS (SELECT 1 FROM bus_leases l
+                               WHERE l.group_id = $1 AND l.topic = p.topic AND l.partition = p.partition
+                                 AND l.expires_at >= now())
+            ORDER BY md5($2 || p.topic || p.partition::text)
+            LIMIT $5
+           ON CONFLICT (group_id, topic, partition) DO UPDATE
+              SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+            WHERE bus_leases.expires_at < now()
+           RETURNING topic, partition`,
+          [group, this.memberId, ttl, topics, target - held.length],
+        );
+        held.push(...claimed.rows);
+      }
+      return { held, target };
+    });
+    if (this.abort.signal.aborted) return;
+
+    const heldKeys = new Map(held.map((h) => [partKey(h.topic, h.partition), h]));
+    // Partitions another member took over (our lease had expired): stop reading them at once.
+    for (const [key, reader] of this.readers) {
+      if (!heldKeys.has(key)) {
+        this.readers.delete(key);
+        this.logger.info({ group, topic: reader.topic, partition: reader.partition }, 'partition lease lost');
+        await reader.stop();
+      }
+    }
+    for (const [key, h] of heldKeys) {
+      if (this.readers.has(key)) continue;
+      const reader = new PartitionReader(this, h.topic, h.partition);
+      this.readers.set(key, reader);
+      this.logger.info({ group, topic: h.topic, partition: h.partition }, 'partition assigned');
+      reader.start();
+    }
+    // Over the fair share (a member joined): finish in-flight work, commit, then hand the lease back.
+    let extra = held.length - target;
+    for (const [key, reader] of [...this.readers].reverse()) {
+      if (extra <= 0) break;
+      extra--;
+      this.readers.delete(key);
+      await reader.stop();
+      await this.releaseLease(reader.topic, reader.partition);
+      this.logger.info({ group, topic: reader.topic, partition: reader.partition }, 'partition released');
+    }
+  }
+
+  private async releaseLease(topic: string, partition: number): Promise<void> {
+    await this.bus.pool
+      .query('DELETE FROM bus_leases WHERE group_id = $1 AND topic = $2 AND partition = $3 AND owner = $4', [
+        this.options.group,
+        topic,
+        partition,
+        this.memberId,
+      ])
+      .catch((error) => this.logger.warn(describeError(error), 'lease release failed (it will expire)'));
+  }
+
+  /** A reader found its lease gone when committing. */
+  dropReader(reader: PartitionReader): void {
+    const key = partKey(reader.topic, reader.partition);
+    if (this.readers.get(key) === reader) this.readers.delete(key);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort();
+      await this.loop;
+      const readers = [...this.readers.values()];
+      this.readers.clear();
+      await Promise.all(readers.map((r) => r.stop()));
+      await this.bus.pool
+        .query(
+          `WITH gone AS (DELETE FROM bus_group_members WHERE group_id = $1 AND member_id = $2)
+           DELETE FROM bus_leases WHERE group_id = $1 AND owner = $2`,
+          [this.options.group, this.memberId],
+        )
+        .catch((error) =>
+          this.logger.warn(describeError(error), 'leaving the group failed (leases will expire)'),
+        );
+      this.onStopped();
+    })();
+    return this.stopping;
+  }
+}
+
+/** Reads one leased partition in offset order and commits after each batch of handled messages. */
+class PartitionReader {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly subscription: EmbeddedSubscription,
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  start(): void {
+    this.loop = this.run().catch((error) => {
+      this.subscription.logger.error(
+        { topic: this.topic, partition: this.partition, ...describeError(error) },
+        'partition reader crashed',
+      );
+      this.subscription.dropReader(this);
+    });
+  }
+
+  /** Stops after the message in hand: its handler finishes, what finished is committed. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private get bus(): EmbeddedBus {
+    return this.subscription.bus;
+  }
+
+  private async run(): Promise<void> {
+    const { group, handle } = this.subscription.options;
+    const { signal } = this.abort;
+    const logger = this.subscription.logger;
+    const labels = { bus: 'embedded', group, topic: this.topic };
+    let next: number | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        next ??= await this.startOffset();
+        const { rows } = await this.bus.pool.query<LogRow>(
+          `SELECT "offset", message_key, headers, value FROM bus_log
+            WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
+          [this.topic, this.partition, next, this.bus.options.batchSize ?? 100],
+        );
+        failures = 0;
+        if (rows.length === 0) {
+          await this.bus.waitForMessages(this.bus.options.pollIntervalMs ?? 250, signal);
+          continue;
+        }
+        let done = next;
+        for (const row of rows) {
+          const message = {
+            topic: this.topic,
+            partition: this.partition,
+            offset: String(row.offset),
+            key: row.message_key,
+            value: row.value,
+            headers: row.headers,
+          };
+          const started = performance.now();
+          const outcome = await deliver(message, {
+            handle,
+            maxAttempts: this.subscription.options.maxAttempts ?? 5,
+            signal,
+            backoff: this.bus.options.backoff,
+            onFailure: ({ attempt, retriable, error, delayMs }) => {
+              this.bus.options.metrics?.retries.inc({ ...labels, retriable: String(retriable) });
+              logger.warn(
+                {
+                  group,
+                  topic: this.topic,
+                  partition: this.partition,
+                  offset: message.offset,
+                  attempt,
+                  retriable,
+                  delayMs,
+                  ...describeError(error),
+                },
+                'message handler failed; retrying',
+              );
+            },
+          });
+          if (outcome.kind === 'abandoned') break;
+          if (outcome.kind === 'dead-letter') {
+            const dead = deadLetterMessage(message, {
+              deadLetterTopic: this.bus.options.deadLetterTopic,
+              sourceTopic: this.topic,
+              group,
+              attempts: outcome.attempts,
+              error: outcome.error,
+              at: this.bus.clock.now(),
+            });
+            if (!(await this.publishDeadLetter(dead, signal))) break;
+            logger.error(
+              {
+                group,
+                topic: this.topic,
+                partition: this.partition,
+                offset: message.offset,
+                attempts: outcome.attempts,
+                ...describeError(outcome.error),
+              },
+              'message dead-lettered',
+            );
+          }
+          this.bus.options.metrics?.consumed.inc({
+            ...labels,
+            outcome: outcome.kind === 'handled' ? 'handled' : 'dead_letter',
+          });
+          this.bus.options.metrics?.handlerSeconds.observe(labels, (performance.now() - started) / 1000);
+          done = row.offset + 1;
+        }
+        if (done > next) {
+          if (!(await this.commit(done))) {
+            logger.warn(
+              { group, topic: this.topic, partition: this.partition },
+              'partition lease lost; stopping',
+            );
+            this.subscription.dropReader(this);
+            return;
+          }
+          next = done;
+        }
+      } catch (error) {
+        failures++;
+        const delayMs = backoffDelay(failures, { initialMs: 250, maxMs: 5000 });
+        logger.warn(
+          { group, topic: this.topic, partition: this.partition, delayMs, ...describeError(error) },
+          'partition read failed; retrying',
+        );
+        await pause(delayMs, signal);
+      }
+    }
+  }
+
+  /** Publishes a dead-letter record, retrying while the bus is unavailable; false when stopped first. */
+  private async publishDeadLetter(message: OutgoingMessage, signal: AbortSignal): Promise<boolean> {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        await this.bus.publish([message]);
+        return true;
+      } catch (error) {
+        this.subscription.logger.warn(describeError(error), 'dead-letter publish failed; retrying');
+        await pause(backoffDelay(attempt), signal);
+      }
+    }
+    return false;
+  }
+
+  /** Where the group resumes: its committed offset, else the start of the log (or its end). */
+  private async startOffset(): Promise<number> {
+    const { group, fromBeginning } = this.subscription.options;
+    const { rows } = await this.bus.pool.query<{ committed_offset: number }>(
+      'SELECT committed_offset FROM bus_group_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3',
+      [group, this.topic, this.partition],
+    );
+    if (rows[0]) return rows[0].committed_offset;
+    if (fromBeginning ?? true) return 0;
+    const end = await this.bus.pool.query<{ next_offset: number }>(
+      'SELECT next_offset FROM bus_partitions WHERE topic = $1 AND partition = $2',
+      [this.topic, this.partition],
+    );
+    const offset = end.rows[0]?.next_offset ?? 0;
+    await this.commit(offset);
+    return offset;
+  }
+
+  /** Commits `offset` (the next to read) only while this member holds the lease; false when it does not. */
+  private async commit(offset: number): Promise<boolean> {
+    const { group } = this.subscription.options;
+    const { rowCount } = await this.bus.pool.query(
+      `INSERT INTO bus_group_offsets (group_id, topic, partition, committed_offset, updated_at)
+       SELECT $1, $2, $3, $4, now()
+        WHERE EXISTS (SELECT 1 FROM bus_leases
+                       WHERE group_id = $1 AND topic = $2 AND partition = $3 AND owner = $5)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE
+          SET committed_offset = GREATEST(bus_group_offsets.committed_offset, EXCLUDED.committed_offset),
+              updated_at = EXCLUDED.updated_at`,
+      [group, this.topic, this.partition, offset, this.subscription.memberId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Picks the bus adapter from the config: Kafka when `kafka` is configured, else the embedded bus in the
+ * gateway's own database. Both get the topics of DESIGN.md (names from `config.topics`).
+ */
+import type { Clock } from '../clock.ts';
+import type { GatewayConfig } from '../config/load-config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { BusMetrics } from '../metrics/metrics.ts';
+import type { Database } from '../store/database.ts';
+import { createEmbeddedBus } from './embedded/embedded-bus.ts';
+import { createKafkaBus } from './kafka/kafka-bus.ts';
+import type { Bus } from './port.ts';
+
+export * from './dead-letter.ts';
+export * from './delivery.ts';
+export { createEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.ts';
+export { createKafkaBus, KafkaBus, type KafkaBusOptions, kafkaClientConfig } from './kafka/kafka-bus.ts';
+export * from './port.ts';
+
+export interface CreateBusDeps {
+  readonly db: Pick<Database, 'pool'>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics?: BusMetrics;
+}
+
+export async function createBus(config: Readonly<GatewayConfig>, deps: CreateBusDeps): Promise<Bus> {
+  const t = config.topics;
+  const topics = [t.ordersHl7v2, t.ordersFhir, t.claimResponse, t.status].map((name) => ({ name }));
+  if (config.kafka) {
+    return createKafkaBus({
+      kafka: config.kafka,
+      logger: deps.logger,
+      clock: deps.clock,
+      metrics: deps.metrics,
+      deadLetterTopic: t.deadLetter,
+      topics,
+    });
+  }
+  return createEmbeddedBus({
+    pool: deps.db.pool,
+    logger: deps.logger,
+    clock: deps.clock,
+    metrics: deps.metrics,
+    deadLetterTopic: t.deadLetter,
+    topics,
+    pollIntervalMs: config.workers.pollIntervalMs,
+  });
+}

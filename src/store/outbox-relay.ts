@@ -1,0 +1,244 @@
+/**
+ * The outbox relay: publishes outbox rows through the Bus and marks them published.
+ *
+ * Guarantees
+ * - At least once: a row is marked published only after the bus accepted it; a crash in between republishes
+ *   it, with the same `pagw-event-id` header, so consumers dedupe. On the embedded bus the append and the mark
+ *   share one transaction: exactly once.
+ * - One case's events go out in commit order. Writers insert a case's outbox rows while holding the case row
+ *   lock (src/store/cases.ts), so per case the outbox id order IS the commit order; the relay publishes a case's
+ *   rows only as an unbroken prefix of that case's unpublished rows (rows without a case: per message key).
+ * - Two instances never both publish a row: on PostgreSQL the relay locks its rows (FOR UPDATE SKIP LOCKED) and
+ *   holds the locks until they are marked, so the other instance skips them — and the prefix rule keeps it from
+ *   overtaking them with a later event of the same case. The embedded PGlite database is single-process (its
+ *   data directory is locked), so there the relay reads, publishes and marks without holding a transaction
+ *   across the network call (PGlite runs one transaction at a time for the whole process).
+ *
+ * A batch the bus refuses for good is split into single rows; a single row refused for good is set aside (with
+ * backoff, never dropped) so it holds back only its own case. Lag is exported by src/metrics.
+ */
+
+import { describeFailure } from '../bus/dead-letter.ts';
+import { backoffDelay, isRetriableError, pause } from '../bus/delivery.ts';
+import type { Bus, OutgoingMessage } from '../bus/port.ts';
+import { isTransactionalPublisher } from '../bus/port.ts';
+import type { Clock } from '../clock.ts';
+import { describeError, type Logger } from '../log/logger.ts';
+import type { OutboxMetrics } from '../metrics/metrics.ts';
+import type { Database } from './database.ts';
+import { type Sql, type Tx, withTransaction } from './sql.ts';
+
+export interface OutboxRelayOptions {
+  readonly db: Pick<Database, 'pool' | 'kind'>;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics?: OutboxMetrics;
+  /** Rows per publish (default 200). */
+  readonly batchSize?: number;
+  /** Idle wait between polls when the outbox is drained (default 250 ms). */
+  readonly intervalMs?: number;
+}
+
+interface OutboxRow {
+  id: number;
+  event_id: string;
+  case_id: string | null;
+  topic: string;
+  message_key: string | null;
+  headers: Record<string, string>;
+  value: Buffer;
+}
+
+/** Rows refused for good, set aside until a retry time (in memory: a restart simply tries them again). */
+type Quarantine = Map<number, { until: number; attempts: number }>;
+
+export interface RelayRound {
+  /** Rows published and marked. */
+  readonly published: number;
+  /** Rows claimed but held back to keep a case's order (another instance holds an earlier event). */
+  readonly heldBack: number;
+}
+
+const orderKey = (row: Pick<OutboxRow, 'case_id' | 'message_key'>) => row.case_id ?? row.message_key;
+
+function toMessage(row: OutboxRow): OutgoingMessage {
+  return { topic: row.topic, key: row.message_key, value: row.value, headers: row.headers };
+}
+
+export class OutboxRelay {
+  private readonly quarantine: Quarantine = new Map();
+  /** After a batch was refused for good: publish one row at a time for this many rounds to find the culprit. */
+  private isolateRounds = 0;
+  private readonly mode: 'bus-transaction' | 'row-locks' | 'single-process';
+  /** True when the last failure was pinned on messages (split or set aside): the next round can go at once. */
+  lastFailureIsolated = false;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.mode = isTransactionalPublisher(options.bus)
+      ? 'bus-transaction'
+      : options.db.kind === 'postgres'
+        ? 'row-locks'
+        : 'single-process';
+  }
+
+  /** Publishes one batch. Throws the bus's error when the batch could not be published (rows stay unpublished). */
+  async relayOnce(): Promise<RelayRound> {
+    const limit = this.isolateRounds > 0 ? 1 : (this.options.batchSize ?? 200);
+    const now = Date.now();
+    const setAside = [...this.quarantine].filter(([, q]) => q.until > now).map(([id]) => id);
+    let claimed: OutboxRow[] = [];
+    try {
+      const { pool } = this.options.db;
+      if (this.mode === 'single-process') {
+        claimed = await this.claim(pool, limit, setAside, false);
+        const publishable = await this.inOrder(pool, claimed);
+        if (publishable.length > 0) {
+          await this.options.bus.publish(publishable.map(toMessage));
+          await this.markPublished(pool, publishable);
+        }
+        return this.done(claimed, publishable);
+      }
+      return await withTransaction(pool, async (tx) => {
+        claimed = await this.claim(tx, limit, setAside, true);
+        const publishable = await this.inOrder(tx, claimed);
+        if (publishable.length > 0) {
+          const { bus } = this.options;
+          if (isTransactionalPublisher(bus)) await bus.publishInTransaction(tx, publishable.map(toMessage));
+          else await bus.publish(publishable.map(toMessage));
+          await this.markPublished(tx, publishable);
+        }
+        return this.done(claimed, publishable);
+      });
+    } catch (error) {
+      await this.recordFailure(claimed, error);
+      throw error;
+    } finally {
+      if (this.mode === 'bus-transaction' && isTransactionalPublisher(this.options.bus))
+        this.options.bus.wake();
+    }
+  }
+
+  private done(claimed: OutboxRow[], publishable: OutboxRow[]): RelayRound {
+    if (publishable.length > 0) {
+      if (this.isolateRounds > 0) this.isolateRounds--;
+      for (const row of publishable) this.quarantine.delete(row.id);
+      this.options.metrics?.published.inc(publishable.length);
+    }
+    return { published: publishable.length, heldBack: claimed.length - publishable.length };
+  }
+
+  private async claim(sql: Sql, limit: number, setAside: number[], lock: boolean): Promise<OutboxRow[]> {
+    const { rows } = await sql.query<OutboxRow>(
+      `SELECT id, event_id, case_id, topic, message_key, headers, value FROM outbox
+        WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[]))
+        ORDER BY id LIMIT $1 ${lock ? 'FOR UPDATE SKIP LOCKED' : ''}`,
+      [limit, setAside],
+    );
+    return rows;
+  }
+
+  /**
+   * Keeps, per case (else per key), only the claimed rows that come before any unpublished row of that case
+   * this relay does not hold: one locked by another instance, or set aside.
+   */
+  private async inOrder(sql: Sql, claimed: OutboxRow[]): Promise<OutboxRow[]> {
+    if (claimed.length === 0) return claimed;
+    const caseIds = [...new Set(claimed.map((r) => r.case_id).filter((c): c is string => c !== null))];
+    const keys = [
+      ...new Set(
+        claimed.filter((r) => r.case_id === null && r.message_key !== null).map((r) => r.message_key!),
+      ),
+    ];
+    if (caseIds.length === 0 && keys.length === 0) return claimed;
+    const maxId = claimed.at(-1)!.id;
+    const { rows } = await sql.query<{ id: number; k: string }>(
+      `SELECT id, case_id::text AS k FROM outbox
+        WHERE published_at IS NULL AND case_id = ANY($1::uuid[]) AND id <= $3
+       UNION ALL
+       SELECT id, message_key AS k FROM outbox
+        WHERE published_at IS NULL AND case_id IS NULL AND message_key = ANY($2::text[]) AND id <= $3
+       ORDER BY id`,
+      [caseIds, keys, maxId],
+    );
+    const mine = new Set(claimed.map((r) => r.id));
+    const firstForeign = new Map<string, number>();
+    for (const row of rows) {
+      if (!mine.has(row.id) && !firstForeign.has(row.k)) firstForeign.set(row.k, row.id);
+    }
+    return claimed.filter((row) => {
+      const key = orderKey(row);
+      return key === null || row.id < (firstForeign.get(key) ?? Number.POSITIVE_INFINITY);
+    });
+  }
+
+  private async markPublished(sql: Sql | Tx, rows: OutboxRow[]): Promise<void> {
+    await sql.query(
+      `UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
+      [rows.map((r) => r.id), this.options.clock.now()],
+    );
+  }
+
+  private async recordFailure(claimed: OutboxRow[], error: unknown): Promise<void> {
+    const retriable = isRetriableError(error);
+    this.lastFailureIsolated = !retriable && claimed.length > 0;
+    this.options.metrics?.failures.inc({ retriable: String(retriable) });
+    if (claimed.length === 0) return;
+    const { code, reason } = describeFailure(error);
+    await this.options.db.pool
+      .query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])', [
+        claimed.map((r) => r.id),
+        `${code}: ${reason}`.slice(0, 1000),
+      ])
+      .catch(() => {}); // bookkeeping only: the rows are unpublished either way
+    if (retriable) return;
+    if (claimed.length > 1) {
+      this.isolateRounds = claimed.length;
+      return;
+    }
+    const row = claimed[0]!;
+    const attempts = (this.quarantine.get(row.id)?.attempts ?? 0) + 1;
+    const delayMs = backoffDelay(attempts, { initialMs: 1000, maxMs: 300_000 });
+    this.quarantine.set(row.id, { until: Date.now() + delayMs, attempts });
+    this.options.logger.error(
+      { outboxId: row.id, eventId: row.event_id, topic: row.topic, code, attempts, delayMs },
+      'outbox event refused by the bus; set aside (its case waits)',
+    );
+  }
+}
+
+export interface RelayWorker {
+  readonly relay: OutboxRelay;
+  stop(): Promise<void>;
+}
+
+/** Runs the relay until stopped: back to back while there is work, `intervalMs` apart when drained. */
+export function startOutboxRelay(options: OutboxRelayOptions): RelayWorker {
+  const relay = new OutboxRelay(options);
+  const abort = new AbortController();
+  const logger = options.logger.child({ component: 'outbox-relay' });
+  const loop = (async () => {
+    let failures = 0;
+    while (!abort.signal.aborted) {
+      let waitMs = options.intervalMs ?? 250;
+      try {
+        const round = await relay.relayOnce();
+        failures = 0;
+        if (round.published > 0) continue;
+      } catch (error) {
+        failures++;
+        waitMs = relay.lastFailureIsolated ? 0 : backoffDelay(failures, { initialMs: 250, maxMs: 5000 });
+        logger.warn({ failures, waitMs, ...describeError(error) }, 'outbox publish failed; will retry');
+      }
+      await pause(waitMs, abort.signal);
+    }
+  })();
+  return {
+    relay,
+    async stop() {
+      abort.abort();
+      await loop;
+    },
+  };
+}

@@ -61,7 +61,12 @@ export type SubmissionOutcome =
   /** Accepted and pended: ask again (inquire) after `checkAfterMs`, or wait for the payer's notification. */
   | { readonly kind: 'pended'; readonly decision: AuthorizationDecision; readonly checkAfterMs?: number }
   /** The payer refused the request without deciding it (278 AAA): reasons say why and whether to resubmit. */
-  | { readonly kind: 'rejected'; readonly reasons: readonly Reason[]; readonly resubmitAllowed: boolean; readonly messages: readonly string[] };
+  | {
+      readonly kind: 'rejected';
+      readonly reasons: readonly Reason[];
+      readonly resubmitAllowed: boolean;
+      readonly messages: readonly string[];
+    };
 
 export interface PayerConnector {
   readonly channel: PayerChannel;
@@ -75,7 +80,10 @@ export interface PayerConnector {
   /** Asks for the current outcome of a pended submission (278 inquiry, PAS $inquire, portal status page). */
   inquire(request: AuthorizationRequest, ctx: PayerCallContext): Promise<SubmissionOutcome>;
   /** Whether the payer already holds a live submission with `ctx.traceNumber`, and its outcome if known. */
-  reconcile(request: AuthorizationRequest, ctx: PayerCallContext): Promise<{ live: boolean; outcome?: SubmissionOutcome }>;
+  reconcile(
+    request: AuthorizationRequest,
+    ctx: PayerCallContext,
+  ): Promise<{ live: boolean; outcome?: SubmissionOutcome }>;
   /** Withdraws a submission (278 with certification type 3, PAS cancel). */
   cancel(request: AuthorizationRequest, ctx: PayerCallContext): Promise<SubmissionOutcome>;
 }

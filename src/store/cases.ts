@@ -6,6 +6,7 @@ import { type Actor, appendAudit } from '../audit/audit-log.ts';
 import type { AuthorizationDecision, AuthorizationRequest } from '../canonical/index.ts';
 import { NotFoundError, StateTransitionError } from '../errors/index.ts';
 import { type CaseEventType, type CaseState, nextCaseState } from '../workflow/case-state-machine.ts';
+import type { CaseFacts } from '../workflow/case-workflow.ts';
 import { caseIdFor, uuidPattern } from './ids.ts';
 import { insertOutboxMessages, type OutboxMessage, type StoredOutboxMessage } from './outbox.ts';
 import type { Sql, Tx } from './sql.ts';
@@ -119,13 +120,7 @@ export async function createCase(tx: Tx, input: CreateCaseInput): Promise<Create
 }
 
 /** Columns a transition may set besides the state. */
-export interface CasePatch {
-  decision?: AuthorizationDecision | null;
-  payerId?: string | null;
-  channel?: string | null;
-  ruleVersion?: string | null;
-  slaDueAt?: Date | null;
-}
+export type CasePatch = CaseFacts;
 
 const patchColumns: Record<keyof CasePatch, string> = {
   decision: 'decision',
@@ -144,7 +139,11 @@ export interface TransitionInput {
   /** Codes and ids describing the event (reason codes, payer ids, trace numbers): no PHI. */
   data?: Record<string, unknown>;
   patch?: CasePatch;
-  outbox?: readonly OutboxMessage[];
+  /**
+   * Events to publish with this transition: a list, or a function of the case before and after it (for events
+   * that carry the new state and version, such as a ClaimResponse), called inside the transaction.
+   */
+  outbox?: readonly OutboxMessage[] | ((after: CaseRecord, before: CaseRecord) => readonly OutboxMessage[]);
   /** When set, the transition fails unless the case is still at this version (optimistic check). */
   expectedVersion?: number;
   correlationId?: string;
@@ -203,10 +202,12 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
       input.at,
     ],
   );
+  const before = toRecord(current);
+  const messages = typeof input.outbox === 'function' ? input.outbox(after, before) : (input.outbox ?? []);
   const outbox = await insertOutboxMessages(
     tx,
     { tenant: input.tenant, caseId: input.caseId, correlationId: input.correlationId, at: input.at },
-    input.outbox ?? [],
+    messages,
   );
   await appendAudit(tx, {
     tenant: input.tenant,
@@ -216,7 +217,7 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     details: { from: current.state, to, version: after.version, ...input.data },
     at: input.at,
   });
-  return { before: toRecord(current), after, outbox };
+  return { before, after, outbox };
 }
 
 export async function getCase(sql: Sql, tenant: string, caseId: string): Promise<CaseRecord | null> {

@@ -1,0 +1,187 @@
+/**
+ * What the workflow does next with a case, and what a payer's answer means for it. Pure: the case advancer
+ * (src/workers/case-advancer.ts) performs the payer calls and applies the plans these functions return.
+ *
+ *   validated           → route (payer + rules): not_required, or eligibility (270/271) → eligibility_checked
+ *   eligibility_checked → review gate (awaiting_review) or submitted
+ *   submitted           → send (idempotent per trace number) → pended | decided | rejected
+ *   pended              → inquire on schedule → decided (or stays pended)
+ *   decided             → delivered once its outbound events are published
+ */
+import type {
+  EligibilityResult,
+  PayerChannel,
+  PayerTarget,
+  SubmissionOutcome,
+} from '../../connectors/payer-connector.ts';
+import type { AuthorizationDecision, Reason } from '../canonical/index.ts';
+import type { CaseEventType, CaseState } from './case-state-machine.ts';
+
+/** Case facts a step may set besides the state (the store's case columns). */
+export interface CaseFacts {
+  decision?: AuthorizationDecision | null;
+  payerId?: string | null;
+  channel?: string | null;
+  ruleVersion?: string | null;
+  slaDueAt?: Date | null;
+}
+
+/** Where a request goes and under which rules: the payer directory and PA rules, evaluated. */
+export type Routing =
+  | { readonly kind: 'unknown_payer'; readonly payerId: string }
+  | {
+      readonly kind: 'routed';
+      readonly payer: PayerTarget;
+      readonly channel: PayerChannel;
+      readonly paRequired: boolean;
+      readonly ruleVersion: string;
+      /** Why: the rule that matched, for the audit trail and the status event. */
+      readonly ruleId?: string;
+      readonly reviewRequired: boolean;
+      readonly slaDueAt?: Date;
+      /** How long to wait before asking about a pended case again. */
+      readonly pendedCheckAfterMs?: number;
+    };
+
+export interface TransitionPlan {
+  readonly event: CaseEventType;
+  readonly data?: Record<string, unknown>;
+  readonly patch?: CaseFacts;
+  /** Run the advancer again for this case after this many ms (0 = now); absent = nothing more to do. */
+  readonly nextStepInMs?: number;
+}
+
+/** Steps the advancer takes per state; other states wait for someone (a reviewer) or are finished. */
+export const advanceableStates: ReadonlySet<CaseState> = new Set([
+  'validated',
+  'eligibility_checked',
+  'submitted',
+  'pended',
+  'decided',
+]);
+
+export const DEFAULT_PENDED_CHECK_MS = 60 * 60 * 1000;
+
+/** The case's submission trace number: stable for the case, valid as X12 TRN02 (≤ 50) and a FHIR identifier. */
+export function traceNumberFor(caseId: string): string {
+  return caseId.replace(/-/g, '').toUpperCase();
+}
+
+function reasonCodes(reasons: readonly Reason[]): string[] {
+  return reasons.map((r) => r.code);
+}
+
+export function planRouting(routing: Routing): TransitionPlan | 'check_eligibility' {
+  if (routing.kind === 'unknown_payer') {
+    // A directory gap, not a bad request: an admin adds the payer and retries the case.
+    return { event: 'failed', data: { reason: 'PAYER_UNKNOWN', payerId: routing.payerId } };
+  }
+  if (!routing.paRequired) {
+    return {
+      event: 'pa_not_required',
+      data: { payerId: routing.payer.id, ruleVersion: routing.ruleVersion, ruleId: routing.ruleId },
+      patch: { payerId: routing.payer.id, ruleVersion: routing.ruleVersion },
+    };
+  }
+  return 'check_eligibility';
+}
+
+/** Eligibility answered: go on, stop, or (for a payer that said "try later") retry the step. */
+export function planAfterEligibility(
+  result: EligibilityResult,
+  routing: Extract<Routing, { kind: 'routed' }>,
+): TransitionPlan | { retry: true; reason: string } {
+  switch (result.status) {
+    case 'active':
+      return {
+        event: 'eligibility_checked',
+        data: {
+          payerId: routing.payer.id,
+          channel: routing.channel,
+          ruleVersion: routing.ruleVersion,
+          ruleId: routing.ruleId,
+          payerSaysAuthRequired: result.authorizationRequired ?? null,
+        },
+        patch: {
+          payerId: routing.payer.id,
+          channel: routing.channel,
+          ruleVersion: routing.ruleVersion,
+          slaDueAt: routing.slaDueAt ?? null,
+        },
+        nextStepInMs: 0,
+      };
+    case 'inactive':
+      return {
+        event: 'rejected',
+        data: { reason: 'COVERAGE_INACTIVE', reasonCodes: reasonCodes(result.reasons) },
+        patch: { payerId: routing.payer.id, ruleVersion: routing.ruleVersion },
+      };
+    case 'rejected':
+      if (result.resubmitAllowed)
+        return {
+          retry: true,
+          reason: `eligibility inquiry rejected (${reasonCodes(result.reasons).join(',')}), resubmission allowed`,
+        };
+      return {
+        event: 'rejected',
+        data: { reason: 'ELIGIBILITY_REJECTED', reasonCodes: reasonCodes(result.reasons) },
+        patch: { payerId: routing.payer.id, ruleVersion: routing.ruleVersion },
+      };
+  }
+}
+
+export function planAfterEligibilityChecked(
+  routing: Extract<Routing, { kind: 'routed' }>,
+  caseId: string,
+): TransitionPlan {
+  if (routing.reviewRequired)
+    return { event: 'review_requested', data: { ruleId: routing.ruleId, ruleVersion: routing.ruleVersion } };
+  return {
+    event: 'submitted',
+    data: { channel: routing.channel, traceNumber: traceNumberFor(caseId) },
+    patch: { channel: routing.channel },
+    nextStepInMs: 0,
+  };
+}
+
+/** A payer's answer to a submission or an inquiry. `from` is the case's state when it was asked. */
+export function planAfterSubmission(
+  outcome: SubmissionOutcome,
+  from: 'submitted' | 'pended',
+  pendedCheckAfterMs: number,
+): TransitionPlan | { stayPended: true; decision: AuthorizationDecision; nextStepInMs: number } {
+  switch (outcome.kind) {
+    case 'decided':
+      return {
+        event: 'decided',
+        data: {
+          outcome: outcome.decision.outcome,
+          reviewActionCode: outcome.decision.reviewActionCode ?? null,
+        },
+        patch: { decision: outcome.decision },
+        nextStepInMs: 0,
+      };
+    case 'pended': {
+      const nextStepInMs = outcome.checkAfterMs ?? pendedCheckAfterMs;
+      if (from === 'pended') return { stayPended: true, decision: outcome.decision, nextStepInMs };
+      return {
+        event: 'pended',
+        data: {
+          reviewActionCode: outcome.decision.reviewActionCode ?? 'A4',
+          administrativeReference: outcome.decision.administrativeReference ?? null,
+        },
+        patch: { decision: outcome.decision },
+        nextStepInMs,
+      };
+    }
+    case 'rejected':
+      return {
+        event: 'rejected',
+        data: {
+          reason: 'PAYER_REJECTED',
+          reasonCodes: reasonCodes(outcome.reasons),
+          resubmitAllowed: outcome.resubmitAllowed,
+        },
+      };
+  }
+}

@@ -32,6 +32,12 @@ export const coreErrorCodes = {
     retriable: true,
     summary: 'The case changed since it was read (optimistic version check); read it again and retry.',
   },
+  PAGW_REVIEW_BINDING_MISMATCH: {
+    httpStatus: 409,
+    retriable: false,
+    summary:
+      'A review decision names a patient, service or case version other than the case’s own; nothing was changed.',
+  },
   PAGW_CASE_DUPLICATE: {
     httpStatus: 409,
     retriable: false,

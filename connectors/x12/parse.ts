@@ -75,10 +75,20 @@ export function parseX12(input: string | Uint8Array): ParsedX12 {
         diagnostics,
       );
     }
+    const first = document.interchanges[0];
+    const where = first?.groups[0]?.header ?? first?.header;
     throw new X12ParseError(
       'PAGW_X12_ENVELOPE',
       'The interchange holds no transaction set (no ST after GS) and no TA1',
-      diagnostics,
+      [
+        ...diagnostics,
+        diagnostic(
+          'error',
+          'NO_TRANSACTION_SET',
+          'No ST transaction set and no TA1 in the interchange',
+          where ? document.positionOf(where) : undefined,
+        ),
+      ],
     );
   }
   return { results, diagnostics, document };

@@ -19,6 +19,10 @@ export const generatedTypes: ReadonlyArray<{ schemas: string[]; output: string }
     output: 'src/canonical/types.generated.ts',
   },
   { schemas: ['schemas/config.json'], output: 'src/config/types.generated.ts' },
+  {
+    schemas: ['schemas/events/status.v1.json', 'schemas/tenant.json', 'schemas/hl7v2-status-mapping.json'],
+    output: 'src/outbound/types.generated.ts',
+  },
 ];
 
 const banner =

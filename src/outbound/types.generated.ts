@@ -13,6 +13,10 @@ export type CaseState =
   | 'failed'
   | 'cancelled'
   | 'not_required';
+/**
+ * ISO-8601 date as the payer gave it: normally YYYY-MM-DD, possibly YYYY-MM or YYYY.
+ */
+export type Date = string;
 export type Outcome = 'approved' | 'denied' | 'pended' | 'modified' | 'cancelled' | 'error';
 
 /**
@@ -144,8 +148,8 @@ export interface Payer {
   channel?: 'x12' | 'pas' | 'portal';
 }
 export interface Period {
-  start?: string;
-  end?: string;
+  start?: Date;
+  end?: Date;
 }
 export interface Line {
   sequence: number;

@@ -23,6 +23,10 @@ export const generatedTypes: ReadonlyArray<{ schemas: string[]; output: string }
     schemas: ['schemas/events/status.v1.json', 'schemas/tenant.json', 'schemas/hl7v2-status-mapping.json'],
     output: 'src/outbound/types.generated.ts',
   },
+  {
+    schemas: ['schemas/mapping.json', 'schemas/sender-profile.json', 'schemas/code-table.json'],
+    output: 'src/mapping/types.generated.ts',
+  },
 ];
 
 const banner =

@@ -110,6 +110,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Frontend message types of the extended query protocol that leave a Parse…Sync sequence open. */
+const extendedQueryMessages = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
+
+/**
+ * pglite-socket keeps one connection's messages together only while a transaction is open; outside one it
+ * interleaves messages of different connections, so connection B's Parse (or BEGIN) could land between A's
+ * Parse and Sync: A's statement is replaced, A gets "unnamed prepared statement does not exist", wrong rows or
+ * a hang. Reporting "in a transaction" from a Parse until its Sync makes every extended-protocol query atomic.
+ */
+function withAtomicExtendedQueries(db: PGlite): PGlite {
+  let openSequence = false;
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'isInTransaction') return () => openSequence || target.isInTransaction();
+      if (property === 'execProtocolRawStream') {
+        return (message: Uint8Array, options: Parameters<PGlite['execProtocolRawStream']>[1]) => {
+          openSequence = extendedQueryMessages.has(message[0]!);
+          return target.execProtocolRawStream(message, options);
+        };
+      }
+      if (property === 'exec') {
+        // The server's rollback of a connection that went away mid-sequence also ends the sequence.
+        return (query: string, options?: Parameters<PGlite['exec']>[1]) => {
+          openSequence = false;
+          return target.exec(query, options);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   let unlock = () => {};
@@ -125,7 +158,12 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
   try {
     db = await PGlite.create(location);
     // The socket server multiplexes many connections onto PGlite's single session, one transaction at a time.
-    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 64 });
+    server = new PGLiteSocketServer({
+      db: withAtomicExtendedQueries(db),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 64,
+    });
     await server.start();
   } catch (error) {
     await server?.stop().catch(() => {});

@@ -1,0 +1,43 @@
+/** The outbound layer: what the gateway tells EHRs, ERP/scheduling and care teams about a case. See README.md. */
+export type { LineView, OutboundCase, PayerInfo } from './case-view.ts';
+export { buildClaimResponse, type ClaimResponseInput } from './claim-response.ts';
+export { createEmailDeliveryHandler } from './email/delivery.ts';
+export type { Notifier, NotifyResult } from './email/notifier.ts';
+export {
+  caseEmailJob,
+  type EmailJob,
+  type EmailKind,
+  type EmailTemplate,
+  emailKindFor,
+  emailTemplates,
+  type RenderCaseEmailInput,
+  type RenderedEmail,
+  renderCaseEmail,
+} from './email/render.ts';
+export { createSmtpNotifier, type SmtpNotifierOptions } from './email/smtp-notifier.ts';
+export { NotifyError, OutboundBuildError } from './errors.ts';
+export { r4Problems } from './fhir-r4.ts';
+export {
+  buildHl7StatusMessage,
+  defaultHl7StatusMapping,
+  escapeHl7,
+  type Hl7StatusInput,
+  type Hl7StatusMessage,
+} from './hl7-status.ts';
+export { outboundEventId } from './ids.ts';
+export {
+  OutboundHeader,
+  type OutboundInput,
+  type OutboundPlan,
+  type OutboundTopics,
+  outboundFor,
+} from './outbound.ts';
+export {
+  buildStatusEvent,
+  type CaseStatusEvent,
+  type StatusEventInput,
+  statusEventSchema,
+} from './status-event.ts';
+export { bareTenantSettings, parseTenantSettings, type TenantSettings } from './tenant.ts';
+export { loadTenantDirectory, type TenantDirectory } from './tenant-loader.ts';
+export { caseAfterTransition } from './transition.ts';

@@ -5,16 +5,27 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './api/app.ts';
+import { type Bus, createBus, type Subscription } from './bus/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { describeError, type Logger } from './log/logger.ts';
+import {
+  createMetrics,
+  type GatewayMetrics,
+  metricsRouter,
+  registerOutboxLagMetrics,
+} from './metrics/index.ts';
 import { type Database, openStore } from './store/index.ts';
+import { type RelayWorker, startOutboxRelay } from './store/outbox-relay.ts';
 import { startTimerWorker, type Worker } from './workers/timer-worker.ts';
 
 export interface RunningGateway {
   readonly db: Database;
   readonly url: string;
   readonly bus: string;
+  /** The bus adapter (Kafka or embedded) the gateway publishes and consumes through. */
+  readonly eventBus: Bus;
+  readonly metrics: GatewayMetrics;
   stop(): Promise<void>;
 }
 
@@ -25,8 +36,22 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const workers: Worker[] = [];
+  const subscriptions: Subscription[] = [];
+  const metrics = createMetrics();
+  registerOutboxLagMetrics(metrics, { pool: db.pool, clock });
+  let eventBus: Bus | undefined;
+  let relay: RelayWorker | undefined;
   let server: Server | undefined;
   try {
+    eventBus = await createBus(config, { db, logger, clock, metrics: metrics.bus });
+    relay = startOutboxRelay({
+      db,
+      bus: eventBus,
+      clock,
+      logger,
+      metrics: metrics.outbox,
+      intervalMs: config.workers.pollIntervalMs,
+    });
     workers.push(
       startTimerWorker({
         pool: db.pool,
@@ -37,13 +62,16 @@ export async function startGateway(
         handlers: {},
       }),
     );
-    const app = buildApp({ db, clock, logger });
+    const app = buildApp({ db, clock, logger, routers: [metricsRouter(metrics)] });
     server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.port, config.host, () => resolve(listening));
       listening.once('error', reject);
     });
   } catch (error) {
+    await Promise.all(subscriptions.map((s) => s.stop()));
+    await relay?.stop();
     await Promise.all(workers.map((w) => w.stop()));
+    await eventBus?.close();
     await db.close();
     throw error;
   }
@@ -55,17 +83,27 @@ export async function startGateway(
     db,
     url: `http://${host}:${address.port}`,
     bus,
+    eventBus,
+    metrics,
     stop() {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => {
           server!.close(() => resolve());
           server!.closeIdleConnections();
         });
+        // Consumers first (their in-flight messages finish and commit), then the relay drains what they wrote.
+        await Promise.all(
+          subscriptions.map((s) =>
+            s.stop().catch((error) => logger.warn(describeError(error), 'subscription stop failed')),
+          ),
+        );
+        await relay!.stop().catch((error) => logger.warn(describeError(error), 'outbox relay stop failed'));
         await Promise.all(
           workers.map((w) =>
             w.stop().catch((error) => logger.warn(describeError(error), 'worker stop failed')),
           ),
         );
+        await eventBus!.close().catch((error) => logger.warn(describeError(error), 'bus close failed'));
         await db.close();
       })();
       return stopping;

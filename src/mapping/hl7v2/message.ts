@@ -67,7 +67,7 @@ export interface Hl7Document {
   readonly separators: Hl7Separators;
   /** MSH-9.1^MSH-9.2 (ORM^O01). */
   readonly messageType: string;
-  /** MSH-9 as written. */
+  /** MSH-9 as written, with standard separators. */
   readonly messageTypeRaw: string;
   readonly version: string;
   readonly controlId: string;
@@ -199,7 +199,8 @@ class ParsedHl7 implements Hl7Document {
     this.library.escapeCharacter = separators.escape;
     this.library.subComponentSeparator = separators.subcomponent;
     const first = (n: number, c = 1) => this.field(msh, n)[0]?.[c - 1]?.[0]?.trim() ?? '';
-    this.messageTypeRaw = this.fieldText(msh, 9);
+    // MSH-9 with the standard separators, whatever the message declared (ORM^O01^ORM_O01).
+    this.messageTypeRaw = (this.field(msh, 9)[0] ?? []).map((c) => c.join('&')).join('^');
     this.messageType = `${first(9, 1)}^${first(9, 2)}`;
     this.version = first(12);
     this.controlId = first(10);

@@ -102,7 +102,12 @@ function feeFor(payer: PayerInfo, code: Coding): number | undefined {
   return schedule[`${code.system}|${code.code}`] ?? schedule[code.code];
 }
 
-function lineView(line: ServiceLine, decision: AuthorizationDecision | null, payer: PayerInfo): LineView {
+function lineView(
+  line: ServiceLine,
+  decision: AuthorizationDecision | null,
+  payer: PayerInfo,
+  lineCount: number,
+): LineView {
   const decided: LineDecision | undefined = decision?.lines.find((l) => l.sequence === line.sequence);
   const outcome = decided?.outcome ?? decision?.outcome;
   const authorized = isAuthorized(outcome);
@@ -126,7 +131,14 @@ function lineView(line: ServiceLine, decision: AuthorizationDecision | null, pay
       decided?.certificationNumber ?? (authorized ? decision?.certificationNumber : undefined),
     authorizedQuantity,
     authorizedPeriod,
-    reasons: decided?.reasons?.length ? decided.reasons : (decision?.reasons ?? []),
+    // The decision's reasons speak for a line without reasons of its own when it is the only line, when the
+    // payer answered per case, or when the line shares the case's outcome (an approved line of a modified
+    // decision is not "reduced per guideline").
+    reasons: decided?.reasons?.length
+      ? decided.reasons
+      : lineCount === 1 || !decided || decided.outcome === decision?.outcome
+        ? (decision?.reasons ?? [])
+        : [],
     expectedReimbursement:
       fee === undefined ? undefined : { amount: roundCents(fee * units), currency: payer.currency ?? 'USD' },
   };
@@ -135,7 +147,7 @@ function lineView(line: ServiceLine, decision: AuthorizationDecision | null, pay
 export function lineViews(caseRecord: OutboundCase, payer: PayerInfo): LineView[] {
   return [...caseRecord.request.serviceLines]
     .sort((a, b) => a.sequence - b.sequence)
-    .map((line) => lineView(line, caseRecord.decision, payer));
+    .map((line, _, all) => lineView(line, caseRecord.decision, payer, all.length));
 }
 
 /** Sum over authorized lines, only when every authorized line has an amount (else the total would mislead). */

@@ -257,10 +257,16 @@ function resolve(value: Value, root: View, tables: Record<string, Record<string,
   return table[String(key)] ?? table['*'] ?? fail(`Table '${value.table}' has no code for '${String(key)}'`);
 }
 
+const isLiteral = (v: Value): boolean => typeof v === 'string' && v.startsWith('=');
+
+/** A field of components; one whose every looked-up component is empty stays empty (no lone `^^X12_306`). */
 function field(value: FieldValue, root: View, tables: Record<string, Record<string, string>>): string {
   const components = Array.isArray(value) ? value : [value];
-  return components
-    .map((c) => escapeHl7(resolve(c, root, tables)))
+  const resolved = components.map((c) => resolve(c, root, tables));
+  const lookedUp = components.map((c, i) => (isLiteral(c) ? '' : resolved[i])).filter((r) => r !== undefined);
+  if (components.some((c) => c !== null && !isLiteral(c)) && lookedUp.every((r) => r === '')) return '';
+  return resolved
+    .map((r) => escapeHl7(r))
     .join('^')
     .replace(/\^+$/, '');
 }

@@ -51,7 +51,7 @@ interface OutboxRow {
 }
 
 /** Rows refused for good, set aside until a retry time (in memory: a restart simply tries them again). */
-type Quarantine = Map<number, { until: number; attempts: number }>;
+type Quarantine = Map<number, { until: number; attempts: number; key: string | null }>;
 
 export interface RelayRound {
   /** Rows published and marked. */
@@ -85,8 +85,14 @@ export class OutboxRelay {
   /** Publishes one batch. Throws the bus's error when the batch could not be published (rows stay unpublished). */
   async relayOnce(): Promise<RelayRound> {
     const limit = this.isolateRounds > 0 ? 1 : (this.options.batchSize ?? 200);
+    if (this.isolateRounds > 0) this.isolateRounds--;
     const now = Date.now();
-    const setAside = [...this.quarantine].filter(([, q]) => q.until > now).map(([id]) => id);
+    const active = [...this.quarantine].filter(([, q]) => q.until > now);
+    // A set-aside row holds back its whole case: skip those cases when claiming, so others make progress.
+    const setAside = {
+      ids: active.map(([id]) => id),
+      keys: [...new Set(active.map(([, q]) => q.key).filter((k): k is string => k !== null))],
+    };
     let claimed: OutboxRow[] = [];
     try {
       const { pool } = this.options.db;
@@ -121,19 +127,24 @@ export class OutboxRelay {
 
   private done(claimed: OutboxRow[], publishable: OutboxRow[]): RelayRound {
     if (publishable.length > 0) {
-      if (this.isolateRounds > 0) this.isolateRounds--;
       for (const row of publishable) this.quarantine.delete(row.id);
       this.options.metrics?.published.inc(publishable.length);
     }
     return { published: publishable.length, heldBack: claimed.length - publishable.length };
   }
 
-  private async claim(sql: Sql, limit: number, setAside: number[], lock: boolean): Promise<OutboxRow[]> {
+  private async claim(
+    sql: Sql,
+    limit: number,
+    setAside: { ids: number[]; keys: string[] },
+    lock: boolean,
+  ): Promise<OutboxRow[]> {
     const { rows } = await sql.query<OutboxRow>(
       `SELECT id, event_id, case_id, topic, message_key, headers, value FROM outbox
         WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[]))
+          AND (cardinality($3::text[]) = 0 OR NOT (COALESCE(case_id::text, message_key) = ANY($3::text[])))
         ORDER BY id LIMIT $1 ${lock ? 'FOR UPDATE SKIP LOCKED' : ''}`,
-      [limit, setAside],
+      [limit, setAside.ids, setAside.keys],
     );
     return rows;
   }
@@ -200,7 +211,7 @@ export class OutboxRelay {
     const row = claimed[0]!;
     const attempts = (this.quarantine.get(row.id)?.attempts ?? 0) + 1;
     const delayMs = backoffDelay(attempts, { initialMs: 1000, maxMs: 300_000 });
-    this.quarantine.set(row.id, { until: Date.now() + delayMs, attempts });
+    this.quarantine.set(row.id, { until: Date.now() + delayMs, attempts, key: orderKey(row) });
     this.options.logger.error(
       { outboxId: row.id, eventId: row.event_id, topic: row.topic, code, attempts, delayMs },
       'outbox event refused by the bus; set aside (its case waits)',

@@ -26,6 +26,7 @@ import type {
   Subscription,
   TransactionalPublisher,
 } from '../port.ts';
+import { assertTopicNames } from '../topics.ts';
 
 export interface TopicSpec {
   readonly name: string;
@@ -155,6 +156,7 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
   async publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
     if (messages.length === 0) return;
+    assertTopicNames(messages);
     const counts = await this.partitionsOf(tx, [...new Set(messages.map((m) => m.topic))]);
     const groups = new Map<string, { topic: string; partition: number; messages: OutgoingMessage[] }>();
     for (const message of messages) {

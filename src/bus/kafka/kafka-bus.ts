@@ -31,6 +31,7 @@ import type { BusMetrics } from '../../metrics/metrics.ts';
 import { deadLetterMessage } from '../dead-letter.ts';
 import { type BackoffPolicy, backoffDelay, deliver, pause } from '../delivery.ts';
 import type { Bus, BusHeaders, OutgoingMessage, SubscribeOptions, Subscription } from '../port.ts';
+import { assertTopicNames } from '../topics.ts';
 
 export type KafkaSettings = NonNullable<GatewayConfig['kafka']>;
 
@@ -243,6 +244,7 @@ export class KafkaBus implements Bus {
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The Kafka bus is closed');
     if (messages.length === 0) return;
+    assertTopicNames(messages, this.options.kafka.topicPrefix);
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const message of messages) {
       const list = byTopic.get(message.topic) ?? [];

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import statusSchema from '../../schemas/events/status.v1.json' with { type: 'json' };
+import { buildStatusEvent, OutboundBuildError, outboundEventId } from '../../src/outbound/index.ts';
+import { caseStates } from '../../src/workflow/case-state-machine.ts';
+import {
+  at,
+  decisionScenarios,
+  outboundFixturesDir,
+  payer,
+  type Scenario,
+  stateScenarios,
+} from '../fixtures/outbound/scenarios.ts';
+
+// An ajv of the test's own, as a subscriber would compile the published schema (not the builder's validator).
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+const subscriberAjv = new Ajv2020({ allErrors: true, strict: true });
+addFormats(subscriberAjv);
+const subscriberValidate = subscriberAjv.compile(statusSchema);
+
+const all = [...stateScenarios, ...decisionScenarios];
+const build = (s: Scenario, extra: Partial<Parameters<typeof buildStatusEvent>[0]> = {}) =>
+  buildStatusEvent({
+    caseRecord: s.caseRecord,
+    previousState: s.previousState,
+    event: s.event,
+    payer,
+    at,
+    ...extra,
+  });
+const byName = (name: string) => all.find((s) => s.name === name)!;
+
+function golden(name: string): unknown {
+  // A missing golden fails here: regenerate on purpose with `npx tsx test/fixtures/outbound/regenerate.ts`.
+  return JSON.parse(readFileSync(path.join(outboundFixturesDir, 'status', `${name}.expected.json`), 'utf8'));
+}
+
+describe('buildStatusEvent', () => {
+  it('has a scenario for every case state', () => {
+    expect(stateScenarios.map((s) => s.caseRecord.state).sort()).toEqual([...caseStates].sort());
+  });
+
+  it.each(all.map((s) => [s.name, s] as const))('%s matches its golden file', (name, s) => {
+    expect(build(s)).toEqual(golden(name));
+  });
+
+  it.each(all.map((s) => [s.name, s] as const))('%s passes schemas/events/status.v1.json', (_name, s) => {
+    const event = build(s);
+    expect(subscriberValidate(event), JSON.stringify(subscriberValidate.errors)).toBe(true);
+  });
+
+  it('derives the event id from case id + version: a replay carries the same id, the next version another', () => {
+    const s = byName('approved');
+    expect(build(s).eventId).toBe(outboundEventId(s.caseRecord.id, s.caseRecord.version, 'status'));
+    expect(build(s).eventId).toBe(build(s).eventId);
+    const next = build({ ...s, caseRecord: { ...s.caseRecord, version: s.caseRecord.version + 1 } });
+    expect(next.eventId).not.toBe(build(s).eventId);
+  });
+
+  it('says authorized, for how many units, until when and at what expected reimbursement', () => {
+    const event = build(byName('modified-units'));
+    expect(event.status).toMatchObject({ state: 'decided', outcome: 'modified', authorized: true });
+    expect(
+      event.lines.map((l) => [l.code.code, l.authorizedQuantity?.value, l.authorizedPeriod?.end]),
+    ).toEqual([
+      ['97110', 6, '2025-05-10'],
+      ['97112', 8, '2025-05-10'],
+    ]);
+    // 6 × 31.20 + 8 × 35.00 (the second by its system|code key)
+    expect(event.lines.map((l) => l.expectedReimbursement?.amount)).toEqual([187.2, 280]);
+    expect(event.expectedReimbursement).toEqual({ amount: 467.2, currency: 'USD' });
+  });
+
+  it('leaves the total out when a payer has no fee for an authorized line', () => {
+    const event = build(byName('modified-units'), {
+      payer: { id: payer.id, feeSchedule: { '97110': 31.2 } },
+    });
+    expect(event.lines[0]?.expectedReimbursement).toEqual({ amount: 187.2, currency: 'USD' });
+    expect(event.lines[1]?.expectedReimbursement).toBeUndefined();
+    expect(event.expectedReimbursement).toBeUndefined();
+  });
+
+  it('has no reimbursement and is not authorized when denied', () => {
+    const event = build(byName('denied'));
+    expect(event.status).toMatchObject({ outcome: 'denied', authorized: false });
+    expect(event.expectedReimbursement).toBeUndefined();
+    expect(event.lines[0]?.reasonCodes).toEqual([
+      { system: 'https://codesystem.x12.org/005010/4', code: 'AB' },
+    ]);
+  });
+
+  it('carries the SLA due time while a payer answer is awaited, null once there is one', () => {
+    expect(build(byName('state-submitted')).slaDueAt).toBe('2025-03-18T15:30:00.000Z');
+    expect(build(byName('pended-docs-request')).slaDueAt).toBe('2025-03-18T15:30:00.000Z');
+    const decided = byName('approved');
+    const withSla = {
+      ...decided,
+      caseRecord: { ...decided.caseRecord, slaDueAt: new Date('2025-03-18T00:00:00Z') },
+    };
+    expect(build(withSla).slaDueAt).toBeNull();
+  });
+
+  it('names the patient by MRN only and never carries free text, name, birth date or member id', () => {
+    const text = JSON.stringify(build(byName('denied')));
+    expect(text).toContain('MRN-100234');
+    for (const phi of ['Testpatient', 'Alex', '1980-04-12', 'W123456789', 'medically necessary']) {
+      expect(text).not.toContain(phi);
+    }
+  });
+
+  it('refuses to return an event that fails its schema (PAGW_OUTBOUND_STATUS_EVENT_INVALID)', () => {
+    const s = byName('approved');
+    let error: unknown;
+    try {
+      build({ ...s, caseRecord: { ...s.caseRecord, tenant: 'not a tenant id!' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OutboundBuildError);
+    expect(error).toMatchObject({ code: 'PAGW_OUTBOUND_STATUS_EVENT_INVALID', retriable: false });
+    expect((error as OutboundBuildError).problems).toContainEqual(
+      expect.objectContaining({ location: '$.tenant' }),
+    );
+  });
+});

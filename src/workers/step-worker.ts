@@ -65,7 +65,12 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
       if (retriable && timer.attempts < maxAttempts) {
         const delay = retryDelayMs(timer.attempts);
         options.logger.warn({ ...log, retryInMs: delay, ...describeError(error) }, 'step failed; will retry');
-        await retryTimerAt(options.pool, timer.id, new Date(options.clock.now().getTime() + delay), describeError(error).errorName as string).catch(
+        await retryTimerAt(
+          options.pool,
+          timer.id,
+          new Date(options.clock.now().getTime() + delay),
+          describeError(error).errorName as string,
+        ).catch(
           () => {}, // the lease expires and the step comes due again anyway
         );
         return;
@@ -82,7 +87,13 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
   async function runOnce(): Promise<number> {
     const free = concurrency - running.size;
     if (free <= 0 || kinds.length === 0) return 0;
-    const claimed = await claimDueTimers(options.pool, { now: options.clock.now(), workerId, leaseMs, limit: free, kinds });
+    const claimed = await claimDueTimers(options.pool, {
+      now: options.clock.now(),
+      workerId,
+      leaseMs,
+      limit: free,
+      kinds,
+    });
     for (const timer of claimed) {
       const task = runStep(timer).finally(() => {
         running.delete(task);

@@ -19,6 +19,7 @@ export const generatedTypes: ReadonlyArray<{ schemas: string[]; output: string }
     output: 'src/canonical/types.generated.ts',
   },
   { schemas: ['schemas/config.json'], output: 'src/config/types.generated.ts' },
+  { schemas: ['schemas/payer.json'], output: 'src/workflow/rules/types.generated.ts' },
   {
     schemas: ['schemas/events/status.v1.json', 'schemas/tenant.json', 'schemas/hl7v2-status-mapping.json'],
     output: 'src/outbound/types.generated.ts',

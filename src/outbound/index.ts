@@ -10,6 +10,8 @@ export {
   type EmailTemplate,
   emailKindFor,
   emailTemplates,
+  type Mailbox,
+  type PhiField,
   type RenderCaseEmailInput,
   type RenderedEmail,
   renderCaseEmail,

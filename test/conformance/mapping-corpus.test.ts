@@ -29,14 +29,15 @@ describe('inbound corpus conformance', () => {
       } else {
         expect(outcome.ok).toBe(false);
         if (outcome.ok) return;
-        expect(outcome.error.code).toBe(testCase.expect.code);
-        const location = testCase.expect.location;
+        const expected = testCase.expect;
+        expect(outcome.error.code).toBe(expected.code);
         expect(
           outcome.error.problems.some(
             (p) =>
-              p.message.includes(testCase.expect.problem as string) && (!location || p.location === location),
+              p.message.includes(expected.problem) &&
+              (!expected.location || p.location === expected.location),
           ),
-          `a problem at ${location ?? 'any location'} saying "${testCase.expect.problem}" among ${JSON.stringify(outcome.error.problems)}`,
+          `a problem at ${expected.location ?? 'any location'} saying "${expected.problem}" among ${JSON.stringify(outcome.error.problems)}`,
         ).toBe(true);
       }
       const golden = goldenPath(testCase.file);

@@ -66,9 +66,29 @@ export function compileFhirPath(text: string): FhirPathExpression {
   return { text, atom: parseFhirPath(text) };
 }
 
-function evaluate(expression: FhirPathExpression, resource: unknown): unknown[] {
+/**
+ * Evaluates FHIRPath on a resource. FHIRPath engines assume valid FHIR (an `extension` that is an array …);
+ * on a malformed resource the evaluation fails, and that is reported as a problem at the path, not thrown.
+ */
+function evaluate(
+  expression: FhirPathExpression,
+  resource: unknown,
+  problems: MappingProblem[],
+  location: string,
+): unknown[] {
   if (!expression.atom) return [resource];
-  return evalFhirPath(expression.atom, resource);
+  try {
+    return evalFhirPath(expression.atom, resource);
+  } catch {
+    problems.push(
+      problem(
+        'PAGW_MAP_INVALID_VALUE',
+        location,
+        'cannot be read: the resource is not valid FHIR at this path',
+      ),
+    );
+    return [];
+  }
 }
 
 function list<T>(value: T | T[] | undefined): T[] {
@@ -146,7 +166,8 @@ function resolveLinks(
       }
       for (const path of link.paths) {
         const before = reached.length;
-        for (const value of evaluate(path, source.resource)) {
+        const location = `${source.resource.resourceType}.${path.text}`;
+        for (const value of evaluate(path, source.resource, problems, location)) {
           const ref = referenceText(value);
           if (!ref) continue;
           const found = index.resolve(ref, source);
@@ -197,7 +218,10 @@ function unitSource(
             sender,
             report: (p) => report({ ...p, location }),
           };
-          for (const value of evaluate(path, located.resource)) {
+          const problems: MappingProblem[] = [];
+          const values = evaluate(path, located.resource, problems, location);
+          for (const p of problems) report(p);
+          for (const value of values) {
             const read = fhirRule.reader(value, ctx);
             if (read === undefined) continue;
             if (Array.isArray(read)) {
@@ -236,7 +260,7 @@ export function mapFhirPayload(
 ): FhirMapResult {
   for (const mapping of mappings) {
     for (const rejection of mapping.rejections) {
-      if (truthy(evaluate(rejection.when, root))) {
+      if (truthy(evaluate(rejection.when, root, problems, root.resourceType))) {
         problems.push(problem(rejection.code, root.resourceType, rejection.message));
         return { units: [] };
       }
@@ -257,7 +281,16 @@ export function mapFhirPayload(
   for (const mapping of mappings) {
     const candidates = index.top.filter((t) => mapping.resourceTypes.includes(t.resource.resourceType));
     const orders = mapping.where
-      ? candidates.filter((c) => truthy(evaluate(mapping.where!, c.resource)))
+      ? candidates.filter((c) =>
+          truthy(
+            evaluate(
+              mapping.where!,
+              c.resource,
+              problems,
+              `${c.resource.resourceType}.${mapping.where!.text}`,
+            ),
+          ),
+        )
       : candidates;
     if (orders.length === 0) {
       if (candidates.length > 0 && mapping.notOrder) notOrders.push(mapping.notOrder);

@@ -32,13 +32,16 @@ export class PayloadIndex {
     this.root = root;
     const top: Located[] = [];
     if (root.resourceType === 'Bundle') {
-      (root.entry ?? []).forEach((entry, index) => {
-        const resource = entry?.resource as Resource | undefined;
+      const entries: unknown[] = Array.isArray(root.entry) ? root.entry : [];
+      entries.forEach((entry, index) => {
+        const e = entry as { resource?: unknown; fullUrl?: unknown } | null;
+        const resource = e?.resource as Resource | undefined;
         if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') return;
-        const located: Located = { resource, container: resource, entry: index, fullUrl: entry.fullUrl };
+        const fullUrl = typeof e?.fullUrl === 'string' ? e.fullUrl : undefined;
+        const located: Located = { resource, container: resource, entry: index, fullUrl };
         top.push(located);
-        if (entry.fullUrl && !this.byFullUrl.has(entry.fullUrl)) this.byFullUrl.set(entry.fullUrl, located);
-        if (resource.id) {
+        if (fullUrl && !this.byFullUrl.has(fullUrl)) this.byFullUrl.set(fullUrl, located);
+        if (typeof resource.id === 'string' && resource.id) {
           const key = `${resource.resourceType}/${resource.id}`;
           if (!this.byTypeId.has(key)) this.byTypeId.set(key, located);
         }
@@ -57,8 +60,11 @@ export class PayloadIndex {
       const id = ref.slice(1);
       if (id === '')
         return from.container === from.resource ? undefined : { ...from, resource: from.container };
-      const contained = (from.container as { contained?: Resource[] }).contained ?? [];
-      const resource = contained.find((r) => r && r.id === id);
+      const list = (from.container as { contained?: unknown }).contained;
+      const contained = Array.isArray(list) ? (list as Resource[]) : [];
+      const resource = contained.find(
+        (r) => typeof r === 'object' && r !== null && r.id === id && typeof r.resourceType === 'string',
+      );
       return resource
         ? { resource, container: from.container, entry: from.entry, fullUrl: from.fullUrl }
         : undefined;

@@ -1,0 +1,238 @@
+/**
+ * Persistence of the X12 connector (migration 0003_x12.sql): control numbers that are unique under
+ * concurrency, and the payer_submissions log in which every exchange is recorded — committed — before it is
+ * sent, so a crash can never hide a submission from the reconciliation that must precede any resend.
+ */
+import type pg from 'pg';
+import { PersistError } from '../../src/errors/index.ts';
+import type { Sql } from '../../src/store/sql.ts';
+import { ClearinghouseError } from './errors.ts';
+
+export type SubmissionPurpose = 'submit' | 'inquire' | 'reconcile' | 'cancel' | 'eligibility';
+export type SubmissionStatus = 'sending' | 'unknown' | 'failed' | 'not_received' | 'answered' | 'rejected';
+
+export interface SubmissionRecord {
+  readonly id: number;
+  readonly tenant: string;
+  readonly caseId: string;
+  readonly payerId: string;
+  readonly channel: 'x12' | 'pas' | 'portal';
+  readonly purpose: SubmissionPurpose;
+  readonly traceNumber: string;
+  readonly attempt: number;
+  readonly status: SubmissionStatus;
+  readonly interchangeControlNumber: string | null;
+  readonly groupControlNumber: string | null;
+  readonly payloadId: string | null;
+  readonly request: string | null;
+  readonly response: string | null;
+  readonly outcome: unknown;
+  readonly errorCode: string | null;
+  readonly createdAt: Date;
+  readonly completedAt: Date | null;
+}
+
+interface Row {
+  id: number;
+  tenant_id: string;
+  case_id: string;
+  payer_id: string;
+  channel: 'x12' | 'pas' | 'portal';
+  purpose: SubmissionPurpose;
+  trace_number: string;
+  attempt: number;
+  status: SubmissionStatus;
+  interchange_control_number: string | null;
+  group_control_number: string | null;
+  payload_id: string | null;
+  request: string | null;
+  response: string | null;
+  outcome: unknown;
+  error_code: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+function toRecord(row: Row): SubmissionRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant_id,
+    caseId: row.case_id,
+    payerId: row.payer_id,
+    channel: row.channel,
+    purpose: row.purpose,
+    traceNumber: row.trace_number,
+    attempt: row.attempt,
+    status: row.status,
+    interchangeControlNumber: row.interchange_control_number,
+    groupControlNumber: row.group_control_number,
+    payloadId: row.payload_id,
+    request: row.request,
+    response: row.response,
+    outcome: row.outcome,
+    errorCode: row.error_code,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+  };
+}
+
+function persistError(error: unknown, what: string): never {
+  throw new PersistError('PAGW_STORE_UNAVAILABLE', `Could not ${what}`, { cause: error });
+}
+
+/** Statuses a submit can be in while the payer may hold it. */
+export const liveStatuses: ReadonlySet<SubmissionStatus> = new Set(['sending', 'unknown', 'answered']);
+
+export interface NewAttempt {
+  readonly tenant: string;
+  readonly caseId: string;
+  readonly payerId: string;
+  readonly channel: 'x12' | 'pas' | 'portal';
+  readonly purpose: SubmissionPurpose;
+  readonly traceNumber: string;
+  readonly interchangeControlNumber?: string;
+  readonly groupControlNumber?: string;
+  readonly payloadId?: string;
+  readonly request: string;
+  readonly at: Date;
+}
+
+export interface X12Store {
+  /** Next ISA13 and GS06 for a sender/receiver pair: unique and persisted, safe under concurrent callers. */
+  allocateControlNumbers(
+    senderId: string,
+    receiverId: string,
+    at: Date,
+  ): Promise<{ interchange: number; group: number }>;
+  /**
+   * Records an attempt (status `sending`) and commits it before anything is sent. A second live submit for the
+   * same case fails with PAGW_X12_LIVE_SUBMISSION_EXISTS (the unique index payer_submissions_one_live).
+   */
+  recordAttempt(attempt: NewAttempt): Promise<SubmissionRecord>;
+  complete(
+    id: number,
+    result: {
+      status: Exclude<SubmissionStatus, 'sending'>;
+      response?: string;
+      outcome?: unknown;
+      errorCode?: string;
+      at: Date;
+    },
+  ): Promise<void>;
+  latest(caseId: string, purpose: SubmissionPurpose): Promise<SubmissionRecord | undefined>;
+  forCase(caseId: string): Promise<SubmissionRecord[]>;
+  byTrace(channel: string, traceNumber: string): Promise<SubmissionRecord[]>;
+}
+
+const columns =
+  'id, tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status, interchange_control_number, group_control_number, payload_id, request, response, outcome, error_code, created_at, completed_at';
+
+export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
+  return {
+    async allocateControlNumbers(senderId, receiverId, at) {
+      const { rows } = await db
+        .query<{ kind: 'interchange' | 'group'; last_value: number }>(
+          `INSERT INTO x12_control_numbers (sender_id, receiver_id, kind, last_value, updated_at)
+             VALUES ($1, $2, 'interchange', 1, $3), ($1, $2, 'group', 1, $3)
+           ON CONFLICT (sender_id, receiver_id, kind) DO UPDATE
+             SET last_value = CASE WHEN x12_control_numbers.last_value >= 999999999 THEN 1
+                                   ELSE x12_control_numbers.last_value + 1 END,
+                 updated_at = EXCLUDED.updated_at
+           RETURNING kind, last_value`,
+          [senderId, receiverId, at],
+        )
+        .catch((error) => persistError(error, 'allocate X12 control numbers'));
+      const value = (kind: string) => Number(rows.find((r) => r.kind === kind)!.last_value);
+      return { interchange: value('interchange'), group: value('group') };
+    },
+
+    async recordAttempt(attempt) {
+      try {
+        const { rows } = await db.query<Row>(
+          `INSERT INTO payer_submissions (tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status,
+                                          interchange_control_number, group_control_number, payload_id, request, created_at)
+           SELECT $1, $2, $3, $4, $5, $6, coalesce(max(attempt), 0) + 1, 'sending', $7, $8, $9, $10, $11
+             FROM payer_submissions WHERE case_id = $2 AND purpose = $5
+           RETURNING ${columns}`,
+          [
+            attempt.tenant,
+            attempt.caseId,
+            attempt.payerId,
+            attempt.channel,
+            attempt.purpose,
+            attempt.traceNumber,
+            attempt.interchangeControlNumber ?? null,
+            attempt.groupControlNumber ?? null,
+            attempt.payloadId ?? null,
+            attempt.request,
+            attempt.at,
+          ],
+        );
+        return toRecord(rows[0]!);
+      } catch (error) {
+        const pgError = error as { code?: string; constraint?: string };
+        if (pgError.code === '23505' && pgError.constraint === 'payer_submissions_one_live') {
+          throw new ClearinghouseError(
+            'PAGW_X12_LIVE_SUBMISSION_EXISTS',
+            'The case already has a live submission; reconcile it before sending another',
+            { cause: error },
+          );
+        }
+        if (pgError.code === '23505') {
+          // Two attempts raced for the same attempt number: the caller may retry.
+          throw new PersistError('PAGW_STORE_UNAVAILABLE', 'Concurrent attempt numbering; retry', {
+            cause: error,
+            retriable: true,
+          });
+        }
+        return persistError(error, 'record a payer submission');
+      }
+    },
+
+    async complete(id, result) {
+      await db
+        .query(
+          `UPDATE payer_submissions
+              SET status = $2, response = coalesce($3, response), outcome = coalesce($4, outcome),
+                  error_code = $5, completed_at = $6
+            WHERE id = $1`,
+          [
+            id,
+            result.status,
+            result.response ?? null,
+            result.outcome === undefined ? null : JSON.stringify(result.outcome),
+            result.errorCode ?? null,
+            result.at,
+          ],
+        )
+        .catch((error) => persistError(error, 'complete a payer submission'));
+    },
+
+    async latest(caseId, purpose) {
+      const { rows } = await db
+        .query<Row>(
+          `SELECT ${columns} FROM payer_submissions WHERE case_id = $1 AND purpose = $2 ORDER BY attempt DESC LIMIT 1`,
+          [caseId, purpose],
+        )
+        .catch((error) => persistError(error, 'read payer submissions'));
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
+    async forCase(caseId) {
+      const { rows } = await db
+        .query<Row>(`SELECT ${columns} FROM payer_submissions WHERE case_id = $1 ORDER BY id`, [caseId])
+        .catch((error) => persistError(error, 'read payer submissions'));
+      return rows.map(toRecord);
+    },
+
+    async byTrace(channel, traceNumber) {
+      const { rows } = await db
+        .query<Row>(
+          `SELECT ${columns} FROM payer_submissions WHERE channel = $1 AND trace_number = $2 ORDER BY id`,
+          [channel, traceNumber],
+        )
+        .catch((error) => persistError(error, 'read payer submissions'));
+      return rows.map(toRecord);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The X12 store on a real database (PGlite, or PostgreSQL when DATABASE_URL is set): control numbers stay
+ * unique under concurrent allocation, and the submissions log refuses a second live submission for a case.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createX12Store, type X12Store } from '../../connectors/x12/store.ts';
+import type { Database } from '../../src/store/index.ts';
+import { openTestDatabase } from '../helpers/database.ts';
+
+let db: Database;
+let store: X12Store;
+const at = new Date('2026-01-15T09:30:00Z');
+
+beforeAll(async () => {
+  db = await openTestDatabase({ poolSize: 8 });
+  store = createX12Store(db.pool);
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+const attempt = (caseId: string, purpose: 'submit' | 'inquire' = 'submit') => ({
+  tenant: 'clinic-a',
+  caseId,
+  payerId: 'example-health-plan',
+  channel: 'x12' as const,
+  purpose,
+  traceNumber: `T-${caseId.slice(0, 8)}`,
+  request: 'ISA*…',
+  at,
+});
+
+describe('x12 control numbers', () => {
+  it('allocates increasing interchange and group numbers per sender/receiver pair', async () => {
+    const first = await store.allocateControlNumbers('PAGATEWAY', 'RCV-A', at);
+    const second = await store.allocateControlNumbers('PAGATEWAY', 'RCV-A', at);
+    const other = await store.allocateControlNumbers('PAGATEWAY', 'RCV-B', at);
+    expect(first).toEqual({ interchange: 1, group: 1 });
+    expect(second).toEqual({ interchange: 2, group: 2 });
+    expect(other).toEqual({ interchange: 1, group: 1 });
+  });
+
+  it('never hands out the same number twice under concurrent allocation', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => store.allocateControlNumbers('PAGATEWAY', 'RCV-C', at)),
+    );
+    const interchanges = results.map((r) => r.interchange);
+    expect(new Set(interchanges).size).toBe(60);
+    expect(Math.max(...interchanges)).toBe(60);
+    expect(new Set(results.map((r) => r.group)).size).toBe(60);
+  });
+
+  it('wraps after 999999999 (ISA13 is nine digits)', async () => {
+    await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at);
+    await db.pool.query(`UPDATE x12_control_numbers SET last_value = 999999999 WHERE receiver_id = 'RCV-W'`);
+    expect(await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at)).toEqual({
+      interchange: 1,
+      group: 1,
+    });
+  });
+});
+
+describe('payer submissions log', () => {
+  it('numbers attempts per case and purpose, and records each before completion', async () => {
+    const caseId = randomUUID();
+    const a1 = await store.recordAttempt(attempt(caseId));
+    expect(a1).toMatchObject({ attempt: 1, status: 'sending', purpose: 'submit', completedAt: null });
+    await store.complete(a1.id, { status: 'failed', errorCode: 'PAGW_X12_TRANSPORT_UNAVAILABLE', at });
+    const a2 = await store.recordAttempt(attempt(caseId));
+    const i1 = await store.recordAttempt(attempt(caseId, 'inquire'));
+    expect([a2.attempt, i1.attempt]).toEqual([2, 1]);
+    await store.complete(a2.id, {
+      status: 'answered',
+      response: 'ISA*resp',
+      outcome: { kind: 'decided' },
+      at,
+    });
+    const latest = await store.latest(caseId, 'submit');
+    expect(latest).toMatchObject({
+      id: a2.id,
+      status: 'answered',
+      response: 'ISA*resp',
+      outcome: { kind: 'decided' },
+    });
+    expect((await store.byTrace('x12', a1.traceNumber)).map((r) => r.id)).toEqual([a1.id, a2.id, i1.id]);
+  });
+
+  it('refuses a second live submission for the same case (PAGW_X12_LIVE_SUBMISSION_EXISTS)', async () => {
+    const caseId = randomUUID();
+    const live = await store.recordAttempt(attempt(caseId));
+    await expect(store.recordAttempt(attempt(caseId))).rejects.toMatchObject({
+      code: 'PAGW_X12_LIVE_SUBMISSION_EXISTS',
+    });
+    await store.complete(live.id, { status: 'unknown', at });
+    await expect(store.recordAttempt(attempt(caseId))).rejects.toMatchObject({
+      code: 'PAGW_X12_LIVE_SUBMISSION_EXISTS',
+    });
+    await store.complete(live.id, { status: 'not_received', at });
+    expect((await store.recordAttempt(attempt(caseId))).attempt).toBe(2);
+  });
+
+  it('lets only one of many concurrent first submissions through', async () => {
+    const caseId = randomUUID();
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => store.recordAttempt(attempt(caseId))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await store.forCase(caseId)).filter((r) => r.purpose === 'submit')).toHaveLength(1);
+  });
+});

@@ -3,6 +3,9 @@
  * and a status event in the outbox in ONE transaction (the inbound dedupe contract), so a redelivered order is
  * acknowledged with no side effect. It is a consumer written for the tests, not a stand-in for src/inbound.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import type { MessageHandler, OutgoingMessage } from '../../src/bus/port.ts';
 import { ValidationError } from '../../src/errors/index.ts';
@@ -62,5 +65,71 @@ export function caseCreatingHandler(deps: {
         ],
       }),
     );
+  };
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Order ids this process handled (its transaction committed), in order. */
+  readonly handled: string[];
+  /** Partitions it handled orders from. */
+  readonly partitions: Set<number>;
+  /** Its latest Kafka group assignment (from its 'joined consumer group' log line): topic → partitions. */
+  assignment(): Record<string, number[]> | undefined;
+  ready(): Promise<void>;
+  exited(): Promise<number | null>;
+  stderr(): string;
+}
+
+const workerScript = path.join(import.meta.dirname, 'bus-worker.ts');
+
+/** Starts test/helpers/bus-worker.ts as a separate process with the given environment. */
+export function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+    env,
+    cwd: path.join(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const handled: string[] = [];
+  const partitions = new Set<number>();
+  let err = '';
+  let resolveReady: () => void = () => {};
+  let rejectReady: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      rejectReady(new Error(`worker exited with ${code} before it was ready: ${err}`));
+      resolve(code);
+    });
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const event = JSON.parse(line) as { ready?: boolean; handled?: string; partition?: number };
+    if (event.ready) resolveReady();
+    if (event.handled) {
+      handled.push(event.handled);
+      partitions.add(event.partition!);
+    }
+  });
+  let assignment: Record<string, number[]> | undefined;
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    err += `${line}\n`;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; assignment?: Record<string, number[]> };
+      if (entry.msg === 'joined consumer group') assignment = entry.assignment;
+    } catch {
+      // not a log line
+    }
+  });
+  return {
+    child,
+    handled,
+    partitions,
+    assignment: () => assignment,
+    ready: () => ready,
+    exited: () => exited,
+    stderr: () => err,
   };
 }

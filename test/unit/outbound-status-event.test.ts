@@ -111,6 +111,16 @@ describe('buildStatusEvent', () => {
     }
   });
 
+  it('the example in docs/events/status.v1.md is the approved golden and passes the schema', () => {
+    const doc = readFileSync(
+      path.join(import.meta.dirname, '..', '..', 'docs', 'events', 'status.v1.md'),
+      'utf8',
+    );
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(doc)![1]!);
+    expect(example).toEqual(golden('approved'));
+    expect(subscriberValidate(example)).toBe(true);
+  });
+
   it('refuses to return an event that fails its schema (PAGW_OUTBOUND_STATUS_EVENT_INVALID)', () => {
     const s = byName('approved');
     let error: unknown;

@@ -28,6 +28,14 @@ export {
 } from './hl7-status.ts';
 export { outboundEventId } from './ids.ts';
 export {
+  createMllpForwardHandler,
+  type MllpAck,
+  MllpDeliveryError,
+  type MllpSendOptions,
+  mllpDestination,
+  sendMllp,
+} from './mllp-forwarder.ts';
+export {
   OutboundHeader,
   type OutboundInput,
   type OutboundPlan,

@@ -51,4 +51,21 @@ export const outboundErrorCodes = {
     summary:
       'The SMTP server refused the e-mail for good (5xx: unknown recipient, sender not allowed, message refused).',
   },
+  PAGW_MLLP_DELIVERY_UNAVAILABLE: {
+    httpStatus: 503,
+    retriable: true,
+    summary:
+      'An HL7 v2 status message could not be delivered over MLLP: the receiver was unreachable, closed the connection or sent no ACK in time.',
+  },
+  PAGW_MLLP_DELIVERY_REJECTED: {
+    httpStatus: 502,
+    retriable: false,
+    summary:
+      'The MLLP receiver answered the HL7 v2 status message with a reject or error ACK (AR, AE, CR, CE).',
+  },
+  PAGW_MLLP_NO_DESTINATION: {
+    httpStatus: 500,
+    retriable: false,
+    summary: 'A message on an MLLP forwarding topic has no valid pagw-mllp-destination header (host:port).',
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;

@@ -221,7 +221,8 @@ export class OutboxRelay {
 
 export interface RelayWorker {
   readonly relay: OutboxRelay;
-  stop(): Promise<void>;
+  /** Stops polling, then publishes what is left (for at most `drainMs`, default 5 s) so a clean shutdown leaves no lag. */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 /** Runs the relay until stopped: back to back while there is work, `intervalMs` apart when drained. */
@@ -247,9 +248,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): RelayWorker {
   })();
   return {
     relay,
-    async stop() {
+    async stop({ drainMs = 5000 } = {}) {
       abort.abort();
       await loop;
+      const deadline = Date.now() + drainMs;
+      while (Date.now() < deadline) {
+        const round = await relay.relayOnce().catch(() => undefined);
+        if (!round || round.published === 0) break;
+      }
     },
   };
 }

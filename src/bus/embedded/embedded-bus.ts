@@ -62,6 +62,9 @@ interface LogRow {
   value: Buffer;
 }
 
+/** Inside one fetched batch, commit after this many handled messages or this long, whichever comes first. */
+const commitEvery = { messages: 10, ms: 200 };
+
 const partKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<EmbeddedBus> {
@@ -495,6 +498,7 @@ class PartitionReader {
           continue;
         }
         let done = next;
+        let lastCommit = performance.now();
         for (const row of rows) {
           const message = {
             topic: this.topic,
@@ -556,6 +560,12 @@ class PartitionReader {
           });
           this.bus.options.metrics?.handlerSeconds.observe(labels, (performance.now() - started) / 1000);
           done = row.offset + 1;
+          // Commit along the way too, so a crash redelivers at most a few messages.
+          if (done - next >= commitEvery.messages || performance.now() - lastCommit >= commitEvery.ms) {
+            if (!(await this.commit(done))) break;
+            next = done;
+            lastCommit = performance.now();
+          }
         }
         if (done > next) {
           if (!(await this.commit(done))) {

@@ -3,16 +3,17 @@
  * outcome, review action, authorized units and period, the patient's least-identifying identifier, and the
  * expected reimbursement from a fee schedule. Pure.
  */
-import type {
-  AuthorizationDecision,
-  AuthorizationRequest,
-  Coding,
-  Identifier,
-  LineDecision,
-  Period,
-  Quantity,
-  Reason,
-  ServiceLine,
+import {
+  type AuthorizationDecision,
+  type AuthorizationRequest,
+  CodeSystem,
+  type Coding,
+  type Identifier,
+  type LineDecision,
+  type Period,
+  type Quantity,
+  type Reason,
+  type ServiceLine,
 } from '../canonical/index.ts';
 import type { CaseState } from '../workflow/case-state-machine.ts';
 import { OutboundBuildError } from './errors.ts';
@@ -38,6 +39,38 @@ export interface PayerInfo {
   readonly feeSchedule?: Readonly<Record<string, number>>;
   /** ISO 4217 currency of the fee schedule; USD when absent. */
   readonly currency?: string;
+}
+
+/** A fee as the payer directory writes it (schemas/payer.json `Fee`): short system name (CPT) or URI, per unit. */
+export interface DirectoryFee {
+  readonly system: string;
+  readonly code: string;
+  readonly amount: number;
+  readonly currency?: string;
+}
+
+/**
+ * PayerInfo from a payer directory entry and its rules' fee schedule: keys become `system-uri|code`. Fees in a
+ * currency other than the first one's are left out (the status event carries one currency per payer).
+ */
+export function payerInfoFromDirectory(payer: {
+  readonly id: string;
+  readonly name?: string;
+  readonly feeSchedule?: readonly DirectoryFee[];
+}): PayerInfo {
+  const fees = payer.feeSchedule ?? [];
+  const currency = fees[0]?.currency ?? 'USD';
+  const schedule: Record<string, number> = {};
+  for (const fee of fees) {
+    if ((fee.currency ?? 'USD') !== currency) continue;
+    const system = (CodeSystem as Record<string, string>)[fee.system] ?? fee.system;
+    schedule[`${system}|${fee.code}`] = fee.amount;
+  }
+  return {
+    id: payer.id,
+    ...(payer.name ? { name: payer.name } : {}),
+    ...(fees.length ? { feeSchedule: schedule, currency } : {}),
+  };
 }
 
 export type Outcome = AuthorizationDecision['outcome'];

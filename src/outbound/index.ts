@@ -1,5 +1,11 @@
 /** The outbound layer: what the gateway tells EHRs, ERP/scheduling and care teams about a case. See README.md. */
-export type { LineView, OutboundCase, PayerInfo } from './case-view.ts';
+export {
+  type DirectoryFee,
+  type LineView,
+  type OutboundCase,
+  type PayerInfo,
+  payerInfoFromDirectory,
+} from './case-view.ts';
 export { buildClaimResponse, type ClaimResponseInput } from './claim-response.ts';
 export { createEmailDeliveryHandler } from './email/delivery.ts';
 export type { Notifier, NotifyResult } from './email/notifier.ts';

@@ -4,7 +4,12 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import statusSchema from '../../schemas/events/status.v1.json' with { type: 'json' };
-import { buildStatusEvent, OutboundBuildError, outboundEventId } from '../../src/outbound/index.ts';
+import {
+  buildStatusEvent,
+  OutboundBuildError,
+  outboundEventId,
+  payerInfoFromDirectory,
+} from '../../src/outbound/index.ts';
 import { caseStates } from '../../src/workflow/case-state-machine.ts';
 import {
   at,
@@ -72,6 +77,22 @@ describe('buildStatusEvent', () => {
     // 6 × 31.20 + 8 × 35.00 (the second by its system|code key)
     expect(event.lines.map((l) => l.expectedReimbursement?.amount)).toEqual([187.2, 280]);
     expect(event.expectedReimbursement).toEqual({ amount: 467.2, currency: 'USD' });
+  });
+
+  it('reads the payer directory fee schedule (short system names, per-unit amounts)', () => {
+    const fromDirectory = payerInfoFromDirectory({
+      id: payer.id,
+      name: 'Example Health Plan',
+      feeSchedule: [
+        { system: 'CPT', code: '97110', amount: 31.2 },
+        { system: 'http://www.ama-assn.org/go/cpt', code: '97112', amount: 35, currency: 'USD' },
+        { system: 'CPT', code: '97112', amount: 99, currency: 'EUR' },
+      ],
+    });
+    expect(build(byName('modified-units'), { payer: fromDirectory }).expectedReimbursement).toEqual({
+      amount: 467.2,
+      currency: 'USD',
+    });
   });
 
   it('leaves the total out when a payer has no fee for an authorized line', () => {

@@ -8,6 +8,13 @@ import { buildApp } from './api/app.ts';
 import { type Bus, createBus, type Subscription } from './bus/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { GatewayConfig } from './config/load-config.ts';
+import {
+  acceptInboundMessage,
+  type InboundDeps,
+  inboundOrdersRouter,
+  type MllpServer,
+  startMllpServer,
+} from './inbound/index.ts';
 import { describeError, type Logger } from './log/logger.ts';
 import {
   createMetrics,
@@ -26,6 +33,8 @@ export interface RunningGateway {
   /** The bus adapter (Kafka or embedded) the gateway publishes and consumes through. */
   readonly eventBus: Bus;
   readonly metrics: GatewayMetrics;
+  /** The MLLP listener's address, when config.mllp is set. */
+  readonly mllp?: { readonly host: string; readonly port: number };
   stop(): Promise<void>;
 }
 
@@ -42,6 +51,8 @@ export async function startGateway(
   let eventBus: Bus | undefined;
   let relay: RelayWorker | undefined;
   let server: Server | undefined;
+  let mllp: MllpServer | undefined;
+  const inbound: InboundDeps = { db, clock, logger, deadLetterTopic: config.topics.deadLetter };
   try {
     eventBus = await createBus(config, { db, logger, clock, metrics: metrics.bus });
     relay = startOutboxRelay({
@@ -62,12 +73,29 @@ export async function startGateway(
         handlers: {},
       }),
     );
-    const app = buildApp({ db, clock, logger, routers: [metricsRouter(metrics)] });
+    const app = buildApp({
+      db,
+      clock,
+      logger,
+      routers: [metricsRouter(metrics), inboundOrdersRouter(inbound)],
+    });
     server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.port, config.host, () => resolve(listening));
       listening.once('error', reject);
     });
+    if (config.mllp) {
+      mllp = await startMllpServer({
+        host: config.mllp.host,
+        port: config.mllp.port,
+        tenant: config.mllp.tenant ?? 'default',
+        accept: (message) => acceptInboundMessage(inbound, message),
+        logger,
+        clock,
+      });
+    }
   } catch (error) {
+    await mllp?.stop();
+    server?.close();
     await Promise.all(subscriptions.map((s) => s.stop()));
     await relay?.stop();
     await Promise.all(workers.map((w) => w.stop()));
@@ -85,8 +113,10 @@ export async function startGateway(
     bus,
     eventBus,
     metrics,
+    ...(mllp ? { mllp: { host: mllp.host, port: mllp.port } } : {}),
     stop() {
       stopping ??= (async () => {
+        await mllp?.stop().catch((error) => logger.warn(describeError(error), 'mllp listener stop failed'));
         await new Promise<void>((resolve) => {
           server!.close(() => resolve());
           server!.closeIdleConnections();

@@ -41,6 +41,8 @@ export interface MessageFacts {
   readonly messageId?: string;
   readonly messageType?: string;
   readonly profile?: string;
+  /** SHA-256 of the normalized content (HL7 without MSH-7): a redelivery has the same; a reused id does not. */
+  readonly fingerprint: string;
 }
 
 export type MapOutcome =
@@ -164,6 +166,7 @@ function mapHl7(input: MapInput, registry: MappingRegistry): MapOutcome {
       format: 'hl7v2',
       key: messageKey(['hl7v2', 'sha256', sha256(input.raw)]),
       sender: input.sender,
+      fingerprint: sha256(input.raw),
     };
     return { ok: false, message, error, warnings: [] };
   }
@@ -178,6 +181,7 @@ function mapHl7(input: MapInput, registry: MappingRegistry): MapOutcome {
     ...(doc.controlId ? { messageId: doc.controlId } : {}),
     messageType: doc.messageTypeRaw || undefined,
     ...(profile ? { profile: profile.id } : {}),
+    fingerprint: sha256(doc.fingerprintText),
   };
   const problems: MappingProblem[] = [...doc.warnings];
   const mapping = registry.hl7(doc.messageType, profile);
@@ -212,7 +216,12 @@ function mapFhir(input: MapInput, registry: MappingRegistry): MapOutcome {
   const sender = input.sender;
   const unreadable = (why: string): MapOutcome => ({
     ok: false,
-    message: { format: 'fhir', key: messageKey(['fhir', 'sha256', sha256(input.raw)]), sender },
+    message: {
+      format: 'fhir',
+      key: messageKey(['fhir', 'sha256', sha256(input.raw)]),
+      sender,
+      fingerprint: sha256(input.raw),
+    },
     error: new MappingError([problem('PAGW_MAP_UNREADABLE', '$', why)]),
     warnings: [],
   });
@@ -235,12 +244,14 @@ function mapFhir(input: MapInput, registry: MappingRegistry): MapOutcome {
   const id = typeof resource.id === 'string' && resource.id ? resource.id : undefined;
   const version = typeof resource.meta?.versionId === 'string' ? resource.meta.versionId : undefined;
   const reference = id ? `${resource.resourceType}/${id}${version ? `/_history/${version}` : ''}` : undefined;
+  const canonical = stableJson(root);
   const message: MessageFacts = {
     format: 'fhir',
+    fingerprint: sha256(canonical),
     key:
       id && version
         ? messageKey(['fhir', sender, `${resource.resourceType}/${id}/_history/${version}`])
-        : messageKey(['fhir', sender, 'sha256', sha256(stableJson(root))]),
+        : messageKey(['fhir', sender, 'sha256', sha256(canonical)]),
     sender,
     ...(reference ? { messageId: reference } : {}),
     messageType:
@@ -289,6 +300,7 @@ export function mapOrder(input: MapInput, registry: MappingRegistry = defaultReg
         format: 'hl7v2',
         key: messageKey(['unknown', 'sha256', sha256(input.raw)]),
         sender: input.sender,
+        fingerprint: sha256(input.raw),
       },
       error: new MappingError([
         problem(
@@ -308,7 +320,12 @@ export function mapOrder(input: MapInput, registry: MappingRegistry = defaultReg
     if (!(error instanceof MappingError)) throw error;
     return {
       ok: false,
-      message: { format, key: messageKey([format, 'sha256', sha256(input.raw)]), sender: input.sender },
+      message: {
+        format,
+        key: messageKey([format, 'sha256', sha256(input.raw)]),
+        sender: input.sender,
+        fingerprint: sha256(input.raw),
+      },
       error,
       warnings: [],
     };

@@ -14,7 +14,9 @@ export type MappingProblemCode =
   | 'PAGW_MAP_STRUCTURE'
   | 'PAGW_MAP_MISSING_FIELD'
   | 'PAGW_MAP_INVALID_VALUE'
-  | 'PAGW_VALIDATION_FAILED';
+  | 'PAGW_VALIDATION_FAILED'
+  | 'PAGW_INTERNAL'
+  | 'PAGW_INBOUND_ID_REUSED';
 
 /** An HL7 v2 position, as ERR-2 (ERL) reports it: 1-based, sequence counts segments of the same id. */
 export interface Hl7Position {
@@ -48,8 +50,11 @@ export function hl7ConditionCode(problem: MappingProblem): number {
       return 200; // unsupported message type
     case 'PAGW_MAP_UNSUPPORTED_VERSION':
       return 203; // unsupported version id
+    case 'PAGW_INBOUND_ID_REUSED':
+      return 205; // duplicate key identifier
     case 'PAGW_MAP_NOT_NEW_ORDER':
-      return 207; // application internal error: the application refuses the order control
+    case 'PAGW_INTERNAL':
+      return 207; // application internal error (HL7 has no code for "not a new order")
   }
 }
 
@@ -94,6 +99,7 @@ export function hl7Problem(
 /** Order in which codes name a refused message: the first kind of problem present wins. */
 const precedence: readonly MappingProblemCode[] = [
   'PAGW_MAP_UNREADABLE',
+  'PAGW_INBOUND_ID_REUSED',
   'PAGW_MAP_UNSUPPORTED_MESSAGE',
   'PAGW_MAP_UNSUPPORTED_VERSION',
   'PAGW_MAP_NOT_NEW_ORDER',
@@ -101,6 +107,7 @@ const precedence: readonly MappingProblemCode[] = [
   'PAGW_MAP_MISSING_FIELD',
   'PAGW_MAP_INVALID_VALUE',
   'PAGW_VALIDATION_FAILED',
+  'PAGW_INTERNAL',
 ];
 
 /** A message the mapper refuses, with every problem found (never only the first). */

@@ -66,6 +66,12 @@ export const mappingErrorCodes = {
     retriable: false,
     summary: 'An inbound bus message has no pagw-tenant header, so it cannot be recorded for any tenant.',
   },
+  PAGW_INBOUND_ID_REUSED: {
+    httpStatus: 409,
+    retriable: false,
+    summary:
+      'The message id (same sender + MSH-10, or FHIR id + versionId) was already used by a message with different content.',
+  },
   PAGW_INBOUND_UNSUPPORTED_MEDIA: {
     httpStatus: 415,
     retriable: false,

@@ -75,6 +75,8 @@ export interface Hl7Document {
   readonly sendingFacility: string;
   /** The segments joined with CR: what a duplicate is recognised by when MSH-10 is empty. */
   readonly normalized: string;
+  /** `normalized` without MSH-7 (a resend may restamp it): what tells a resend from another message. */
+  readonly fingerprintText: string;
   readonly warnings: readonly MappingProblem[];
   /** Repetitions of field `n` of a segment (MSH-1 is the field separator itself). Cached. */
   field(segment: Hl7Segment, n: number): readonly Hl7Components[];
@@ -180,6 +182,7 @@ class ParsedHl7 implements Hl7Document {
   readonly sendingApplication: string;
   readonly sendingFacility: string;
   readonly normalized: string;
+  readonly fingerprintText: string;
   readonly warnings: MappingProblem[];
   private readonly library: HL7Message;
   private readonly split = new Map<Hl7Segment, string[]>();
@@ -190,6 +193,11 @@ class ParsedHl7 implements Hl7Document {
     this.separators = separators;
     this.warnings = warnings;
     this.normalized = segments.map((s) => s.raw).join('\r');
+    const mshFields = segments[0]!.raw.split(separators.field);
+    if (mshFields.length > 6) mshFields[6] = '';
+    this.fingerprintText = [mshFields.join(separators.field), ...segments.slice(1).map((s) => s.raw)].join(
+      '\r',
+    );
     const msh = segments[0]!;
     const header = HL7Message.parseRaw(msh.raw);
     this.library = new HL7Message(header.version || ('2.5.1' as HL7Version), dictionaries);

@@ -1,0 +1,101 @@
+/**
+ * HTTP order intake, mounted by buildApp after authentication (role 'ehr'; the tenant comes from the token):
+ *   POST /orders/hl7v2   an ER7 message (x-application/hl7-v2+er7, application/hl7-v2 or text/plain)
+ *   POST /orders/fhir    a ServiceRequest/DeviceRequest/MedicationRequest or a Bundle (application/fhir+json)
+ * 201 with the case ids; 200 with the same ids for a message already accepted; 4xx with an OperationOutcome
+ * listing each problem for a message refused (the same answer again for a refused duplicate).
+ */
+import express, { type Request, type Response, Router } from 'express';
+import { principalOf, requireRole } from '../api/auth.ts';
+import { operationOutcomeFor } from '../api/operation-outcome.ts';
+import { type ErrorCode, GatewayError } from '../errors/index.ts';
+import type { InboundFormat, MappingProblem } from '../mapping/index.ts';
+import { MappingError } from '../mapping/index.ts';
+import { acceptInboundMessage, type InboundDeps, type InboundResult } from './accept.ts';
+
+export interface InboundRouterOptions {
+  /** Largest body accepted (default 5 MB, the API's JSON limit). */
+  readonly limit?: string;
+}
+
+function problemsAsWarnings(warnings: readonly MappingProblem[]) {
+  return warnings.map((w) => ({ location: w.location, message: w.message }));
+}
+
+function refusal(result: InboundResult): GatewayError {
+  const code = (result.errorCode ?? 'PAGW_MAP_UNREADABLE') as ErrorCode;
+  if (result.problems.length > 0 && code !== 'PAGW_INTERNAL') return new MappingError(result.problems);
+  return new GatewayError(code, 'The order was not accepted', { problems: result.problems });
+}
+
+function send(res: Response, result: InboundResult): void {
+  if (result.outcome === 'accepted') {
+    if (result.caseIds[0]) res.setHeader('Location', `/cases/${result.caseIds[0]}`);
+    res.status(result.duplicate ? 200 : 201).json({
+      outcome: 'accepted',
+      duplicate: result.duplicate,
+      format: result.format,
+      messageId: result.messageId ?? null,
+      caseIds: result.caseIds,
+      warnings: problemsAsWarnings(result.warnings),
+    });
+    return;
+  }
+  const { status, body } = operationOutcomeFor(refusal(result));
+  res.status(status).type('application/fhir+json').send(JSON.stringify(body));
+}
+
+const jsonTypes = ['application/json', 'application/fhir+json'];
+
+export function inboundOrdersRouter(deps: InboundDeps, options: InboundRouterOptions = {}): Router {
+  const router = Router();
+  const limit = options.limit ?? '5mb';
+  // The API parses JSON bodies before any router; anything else arrives here unread and is kept as bytes.
+  const parseRaw = express.raw({ type: () => true, limit });
+  const raw = (req: Request, res: Response, next: (error?: unknown) => void) =>
+    parseRaw(req, res, (error?: unknown) => {
+      if ((error as { type?: string } | undefined)?.type === 'entity.too.large') {
+        next(new GatewayError('PAGW_INBOUND_TOO_LARGE', `The order exceeds ${limit}`));
+        return;
+      }
+      next(error);
+    });
+
+  const intake = (format: InboundFormat) => async (req: Request, res: Response) => {
+    const principal = principalOf(res);
+    let body: Buffer;
+    if (Buffer.isBuffer(req.body)) {
+      body = req.body;
+    } else if (format === 'fhir' && req.body !== undefined && req.is(jsonTypes)) {
+      // Already parsed by the API's JSON middleware: kept as its JSON text (same content, same idempotency key).
+      body = Buffer.from(JSON.stringify(req.body), 'utf8');
+    } else if (req.body === undefined || (Buffer.isBuffer(req.body) && req.body.length === 0)) {
+      throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'The request has no body');
+    } else {
+      throw new GatewayError(
+        'PAGW_INBOUND_UNSUPPORTED_MEDIA',
+        format === 'hl7v2'
+          ? 'Send the HL7 v2 message as x-application/hl7-v2+er7 (or text/plain), not JSON'
+          : 'Send FHIR as application/fhir+json',
+      );
+    }
+    if (body.length === 0) throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'The request body is empty');
+    const sender = principal.label ?? `token:${principal.tokenId}`;
+    const result = await acceptInboundMessage(deps, {
+      tenant: principal.tenant,
+      format,
+      raw: body,
+      sender,
+      transport: 'http',
+      actor: { id: `token:${principal.tokenId}`, onBehalfOf: `tenant:${principal.tenant}` },
+      profile: typeof req.query.profile === 'string' ? req.query.profile : undefined,
+      correlationId:
+        typeof req.headers['x-correlation-id'] === 'string' ? req.headers['x-correlation-id'] : undefined,
+    });
+    send(res, result);
+  };
+
+  router.post('/orders/hl7v2', requireRole('ehr'), raw, intake('hl7v2'));
+  router.post('/orders/fhir', requireRole('ehr'), raw, intake('fhir'));
+  return router;
+}

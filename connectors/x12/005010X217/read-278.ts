@@ -535,8 +535,10 @@ export function toAuthorizationDecision(
     const outcome = actionOutcome(service) ?? (event?.review ? actionOutcome(event)! : 'error');
     const coding: Coding | undefined =
       code?.system && code.code ? { system: code.system, code: code.code } : undefined;
-    const quantity = lineQuantity(service);
-    const period = certifiedPeriod(service);
+    // Only a certification authorizes anything: denied or pended lines carry no authorized quantity or period.
+    const authorizes = outcome === 'approved' || outcome === 'modified';
+    const quantity = authorizes ? lineQuantity(service) : undefined;
+    const period = authorizes ? certifiedPeriod(service) : undefined;
     const reasons = reasonOf(service.review);
     const action = service.review?.action ?? event?.review?.action;
     lines.push({

@@ -1,0 +1,76 @@
+/**
+ * Starts the simulated clearinghouse as a SEPARATE PROCESS for tests (and demos) and talks to its test hooks.
+ * The process is the real thing: the gateway reaches it over HTTP with CAQH CORE envelopes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { ReceivedRequest } from './server.ts';
+
+const main = path.join(import.meta.dirname, 'main.ts');
+const repoRoot = path.join(import.meta.dirname, '..', '..', '..');
+
+export interface SimProcess {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** The CORE endpoint, http://127.0.0.1:<port>/core */
+  readonly endpoint: string;
+  readonly child: ChildProcess;
+  received(): Promise<ReceivedRequest[]>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startClearinghouseSim(
+  options: { slowMs?: number; timeoutMs?: number } = {},
+): Promise<SimProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, '--port', '0', '--slow-ms', String(options.slowMs ?? 1500)],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`simulated clearinghouse did not start\nstdout: ${out}\nstderr: ${err}`));
+    }, options.timeoutMs ?? 30_000);
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulated clearinghouse exited with ${code}\nstderr: ${err}`));
+    });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const match = /listening on (http:\/\/[^\s]+)\/core/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const url = match[1]!;
+      resolve({
+        url,
+        endpoint: `${url}/core`,
+        child,
+        async received() {
+          const res = await fetch(`${url}/_sim/received`);
+          return (await res.json()) as ReceivedRequest[];
+        },
+        async reset() {
+          await fetch(`${url}/_sim/reset`, { method: 'POST' });
+        },
+        stop() {
+          return new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          });
+        },
+      });
+    });
+  });
+}

@@ -11,6 +11,7 @@ import { isGatewayError } from '../errors/index.ts';
 import { startGateway } from '../gateway.ts';
 import { createLogger } from '../log/logger.ts';
 import { type ApiRole, apiRoles, createApiToken, migrate, openDatabase, openStore } from '../store/index.ts';
+import { registerMapCommand } from './commands/map.ts';
 
 function configFrom(
   globals: { config?: string },
@@ -163,6 +164,8 @@ export function buildCli(): Command {
         );
       });
     });
+
+  registerMapCommand(program);
 
   return program;
 }

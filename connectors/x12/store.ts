@@ -194,7 +194,7 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
         .query(
           `UPDATE payer_submissions
               SET status = $2, response = coalesce($3, response), outcome = coalesce($4, outcome),
-                  error_code = $5, completed_at = $6
+                  error_code = coalesce($5, error_code), completed_at = $6
             WHERE id = $1`,
           [
             id,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAuthorizationDecision } from '../../src/canonical/validate.ts';
 import { ManualClock } from '../../src/clock.ts';
+import { x12Channel } from '../../src/workflow/rules/index.ts';
 import { type Harness, openHarness } from './clearinghouse-harness.ts';
 
 let h: Harness;
@@ -199,7 +200,7 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
 
   it('5xx always: retriable errors, never a second 278 while unreconciled, then the breaker opens without calling', async () => {
     const clock = new ManualClock('2026-03-01T08:00:00Z');
-    const connector = h.connector({}, { clock });
+    const connector = h.connector({ clock });
     const ctx = h.context({ ...h.payer, id: 'always-down-payer' });
     const request = h.request('FAIL5XX200');
     const first = await thrownBy(connector.submit(request, ctx));
@@ -234,7 +235,7 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
     const connector = h.connector();
     const ctx = h.context(h.payer, {
       clearinghouse: {
-        ...(h.payer.channels[0] as { clearinghouse: never }).clearinghouse,
+        ...x12Channel(h.payer)!.clearinghouse,
         processingMode: 'Batch',
       },
     });

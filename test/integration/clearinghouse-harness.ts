@@ -27,7 +27,7 @@ export interface Harness {
   readonly sim: SimProcess;
   readonly store: X12Store;
   readonly payer: PayerFile;
-  connector(overrides?: Partial<X12Channel>, options?: Partial<X12ConnectorOptions>): X12Connector;
+  connector(options?: Partial<X12ConnectorOptions>): X12Connector;
   context(payer?: PayerFile, overrides?: Partial<X12Channel>): PayerCallContext;
   /** The sample request with another member id (which picks the simulator's behaviour) and quantity. */
   request(memberId: string, extra?: Partial<AuthorizationRequest>): AuthorizationRequest;
@@ -64,7 +64,7 @@ export async function openHarness(options: { slowMs?: number; clock?: Clock } = 
     sim,
     store,
     payer,
-    connector(overrides = {}, connectorOptions = {}) {
+    connector(connectorOptions = {}) {
       return createX12Connector({
         store,
         clock: options.clock ?? systemClock,

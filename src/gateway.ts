@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import {
   acceptInboundMessage,
+  createOrderTopicHandlers,
   type InboundDeps,
   inboundOrdersRouter,
   type MllpServer,
@@ -63,6 +64,15 @@ export async function startGateway(
       metrics: metrics.outbox,
       intervalMs: config.workers.pollIntervalMs,
     });
+    // Order topics: one consumer group for both; instances of the gateway split their partitions.
+    const orderHandlers = createOrderTopicHandlers(inbound, config.topics);
+    subscriptions.push(
+      await eventBus.subscribe({
+        group: 'pa-gateway-orders',
+        topics: [config.topics.ordersHl7v2, config.topics.ordersFhir],
+        handle: (message) => orderHandlers[message.topic]!(message),
+      }),
+    );
     workers.push(
       startTimerWorker({
         pool: db.pool,

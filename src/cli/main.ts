@@ -12,6 +12,7 @@ import { startGateway } from '../gateway.ts';
 import { createLogger } from '../log/logger.ts';
 import { type ApiRole, apiRoles, createApiToken, migrate, openDatabase, openStore } from '../store/index.ts';
 import { registerMapCommand } from './commands/map.ts';
+import { registerX12Commands } from './commands/x12.ts';
 
 function configFrom(
   globals: { config?: string },
@@ -166,6 +167,7 @@ export function buildCli(): Command {
     });
 
   registerMapCommand(program);
+  registerX12Commands(program);
 
   return program;
 }

@@ -178,7 +178,7 @@ export function readX12(input: string | Uint8Array): X12Document {
   }
   const skipWhitespace = (from: number): number => {
     let p = from;
-    while (p < text.length && whitespace.has(text[p]!)) p++;
+    for (let c = text.charCodeAt(p); c === 32 || (c >= 9 && c <= 13); c = text.charCodeAt(++p));
     return p;
   };
   pos = skipWhitespace(pos);

@@ -28,6 +28,8 @@ export interface FhirPathExpression {
   readonly text: string;
   /** Absent for `$this` (the scope resource itself). */
   readonly atom?: FhirPathAtom;
+  /** For plain member navigation (`payor.identifier.value`): the member names, walked without the engine. */
+  readonly members?: readonly string[];
 }
 
 interface FhirRule extends CompiledRule<FhirPathExpression> {
@@ -61,9 +63,46 @@ export interface CompiledFhirMapping {
   readonly rules: readonly FhirRule[];
 }
 
+const memberPath = /^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*$/;
+
 export function compileFhirPath(text: string): FhirPathExpression {
   if (text === '$this') return { text };
-  return { text, atom: parseFhirPath(text) };
+  const atom = parseFhirPath(text);
+  return memberPath.test(text) ? { text, atom, members: text.split('.') } : { text, atom };
+}
+
+const noMatch = Symbol('fallback');
+
+/**
+ * Member navigation as FHIRPath defines it on JSON (collections flattened, empty values dropped), for the
+ * common case of plain names. Returns `noMatch` whenever the engine's answer could differ: a name that may be
+ * a choice type (`occurrence` → occurrenceDateTime) or a primitive's extension.
+ */
+function walkMembers(members: readonly string[], resource: unknown): unknown[] | typeof noMatch {
+  let current: unknown[] = [resource];
+  for (const name of members) {
+    const next: unknown[] = [];
+    for (const item of current) {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) return noMatch;
+      const value = (item as Record<string, unknown>)[name];
+      if (value === undefined) {
+        for (const key in item) {
+          if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key[name.length]!))
+            return noMatch;
+          if (key === `_${name}`) return noMatch;
+        }
+        continue;
+      }
+      if (Array.isArray(value)) {
+        for (const v of value) if (v !== null && v !== undefined) next.push(v);
+      } else if (value !== null) {
+        next.push(value);
+      }
+    }
+    current = next;
+    if (current.length === 0) return current;
+  }
+  return current;
 }
 
 /**
@@ -77,6 +116,10 @@ function evaluate(
   location: string,
 ): unknown[] {
   if (!expression.atom) return [resource];
+  if (expression.members) {
+    const walked = walkMembers(expression.members, resource);
+    if (walked !== noMatch) return walked;
+  }
   try {
     return evalFhirPath(expression.atom, resource);
   } catch {
@@ -258,8 +301,11 @@ export function mapFhirPayload(
   sender: string,
   problems: MappingProblem[],
 ): FhirMapResult {
+  const checked = new Set<string>(); // mappings extending one base share its rejections: evaluate each once
   for (const mapping of mappings) {
     for (const rejection of mapping.rejections) {
+      if (checked.has(rejection.when.text)) continue;
+      checked.add(rejection.when.text);
       if (truthy(evaluate(rejection.when, root, problems, root.resourceType))) {
         problems.push(problem(rejection.code, root.resourceType, rejection.message));
         return { units: [] };

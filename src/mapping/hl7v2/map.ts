@@ -240,43 +240,71 @@ interface Hl7UnitOptions {
   readonly missingSegments: ReadonlySet<string>;
 }
 
+/**
+ * The context a reader gets for one value. One object per unit, re-pointed at each value: mapping thousands of
+ * orders a second, allocating a context and a closure per field value shows up in profiles.
+ */
+class ReadContext implements Hl7ReadContext {
+  segment!: Hl7Segment;
+  position!: Hl7Position;
+  location = '';
+  sink: (problem: MappingProblem) => void = () => {};
+  constructor(
+    readonly doc: Hl7Document,
+    readonly tables: CodeTables,
+    readonly sender: string,
+    readonly codeSystems: Readonly<Record<string, string>>,
+    readonly timeZone: string | undefined,
+  ) {}
+
+  report(p: Omit<MappingProblem, 'location' | 'hl7'> & { position?: Hl7Position }): void {
+    const { position, ...rest } = p;
+    this.sink({
+      ...rest,
+      location: position ? formatHl7Position(position) : this.location,
+      hl7: position ?? this.position,
+    });
+  }
+}
+
+function positionOf(segment: Hl7Segment, path: Hl7Path, rep: number): Hl7Position {
+  if (path.field === undefined) return { segment: segment.id, sequence: segment.sequence };
+  const position: { -readonly [K in keyof Hl7Position]: Hl7Position[K] } = {
+    segment: segment.id,
+    sequence: segment.sequence,
+    field: path.field,
+    repetition: rep + 1,
+  };
+  if (path.component !== undefined) position.component = path.component;
+  if (path.subcomponent !== undefined) position.subcomponent = path.subcomponent;
+  return position;
+}
+
 function unitSource(options: Hl7UnitOptions): UnitSource<Hl7Path> {
   const { doc, scopes, tables, mapping } = options;
-  const codeSystems = mapping.profile?.codeSystems ?? {};
+  const ctx = new ReadContext(
+    doc,
+    tables,
+    options.sender,
+    mapping.profile?.codeSystems ?? {},
+    mapping.profile?.timeZone,
+  );
   return {
     find(rule, report) {
       const hl7Rule = rule as Hl7Rule;
       const found: Found[] = [];
+      ctx.sink = report;
       for (const path of rule.paths) {
         for (const scope of hl7Rule.scopes) {
           const before = found.length;
           for (const segment of scopes[scope]) {
             if (segment.id !== path.segment) continue;
             for (const node of nodesOf(doc, segment, path)) {
-              const position: Hl7Position = {
-                segment: segment.id,
-                sequence: segment.sequence,
-                ...(path.field !== undefined ? { field: path.field, repetition: node.rep + 1 } : {}),
-                ...(path.component !== undefined ? { component: path.component } : {}),
-                ...(path.subcomponent !== undefined ? { subcomponent: path.subcomponent } : {}),
-              };
+              const position = positionOf(segment, path, node.rep);
               const location = formatHl7Position(position);
-              const ctx: Hl7ReadContext = {
-                doc,
-                segment,
-                position,
-                location,
-                tables,
-                sender: options.sender,
-                codeSystems,
-                timeZone: mapping.profile?.timeZone,
-                report: (p) =>
-                  report({
-                    ...p,
-                    location: p.position ? formatHl7Position(p.position) : location,
-                    hl7: p.position ?? position,
-                  }),
-              };
+              ctx.segment = segment;
+              ctx.position = position;
+              ctx.location = location;
               const value = hl7Rule.reader(node.value, ctx);
               if (value === undefined) continue;
               found.push({ value, location, hl7: position });

@@ -172,6 +172,27 @@ function readSeparators(
   return { separators: { field, component, repetition, escape: escapeChar, subcomponent }, line };
 }
 
+/**
+ * The package's message object only carries the delimiters and the (syntax-only) dictionary for the field
+ * parser; one per delimiter set is reused (parsing is synchronous and never mutates it).
+ */
+const libraryMessages = new Map<string, HL7Message>();
+
+function libraryMessage(separators: Hl7Separators): HL7Message {
+  const key = `${separators.field}${separators.component}${separators.repetition}${separators.escape}${separators.subcomponent}`;
+  let message = libraryMessages.get(key);
+  if (!message) {
+    message = new HL7Message('2.5.1' as HL7Version, dictionaries);
+    message.fieldSeparator = separators.field;
+    message.componentSeparator = separators.component;
+    message.repetitionSeparator = separators.repetition;
+    message.escapeCharacter = separators.escape;
+    message.subComponentSeparator = separators.subcomponent;
+    if (libraryMessages.size < 64) libraryMessages.set(key, message);
+  }
+  return message;
+}
+
 class ParsedHl7 implements Hl7Document {
   readonly segments: Hl7Segment[];
   readonly separators: Hl7Separators;
@@ -199,13 +220,7 @@ class ParsedHl7 implements Hl7Document {
       '\r',
     );
     const msh = segments[0]!;
-    const header = HL7Message.parseRaw(msh.raw);
-    this.library = new HL7Message(header.version || ('2.5.1' as HL7Version), dictionaries);
-    this.library.fieldSeparator = separators.field;
-    this.library.componentSeparator = separators.component;
-    this.library.repetitionSeparator = separators.repetition;
-    this.library.escapeCharacter = separators.escape;
-    this.library.subComponentSeparator = separators.subcomponent;
+    this.library = libraryMessage(separators);
     const first = (n: number, c = 1) => this.field(msh, n)[0]?.[c - 1]?.[0]?.trim() ?? '';
     // MSH-9 with the standard separators, whatever the message declared (ORM^O01^ORM_O01).
     this.messageTypeRaw = (this.field(msh, 9)[0] ?? []).map((c) => c.join('&')).join('^');
@@ -243,6 +258,10 @@ class ParsedHl7 implements Hl7Document {
     const text = this.fieldText(segment, n);
     if (text === '' || (segment.id === 'MSH' && n <= 2)) {
       value = text === '' ? [] : [[[text]]];
+    } else if (this.isPlain(text)) {
+      // No delimiter and no escape character: the package would give back the text itself, as one
+      // repetition of one component of one subcomponent ('""', HL7's explicit null, reads as empty).
+      value = [[[text === '""' ? '' : text]]];
     } else {
       const shell = new HL7Segment(this.library, segment.id);
       const parsed: HL7Field = shell.field(n);
@@ -255,6 +274,16 @@ class ParsedHl7 implements Hl7Document {
     }
     bySegment.set(n, value);
     return value;
+  }
+
+  private isPlain(text: string): boolean {
+    const { component, repetition, escape, subcomponent } = this.separators;
+    return (
+      !text.includes(component) &&
+      !text.includes(repetition) &&
+      !text.includes(escape) &&
+      !text.includes(subcomponent)
+    );
   }
 
   /** The package only knows the backslash as escape character; translate a declared other one. */

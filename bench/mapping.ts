@@ -1,0 +1,117 @@
+/**
+ * bench/mapping: inbound orders mapped per second on one core, each with its ratio to bare parsing of the
+ * same input measured in the same run:
+ * - HL7 v2: parse + map + validate (mapOrder) in orders/s, against the `hl7v2` package's HL7Message.parse of
+ *   the same messages ("hl7v2 parse alone");
+ * - FHIR: bundles mapped + validated per second, against JSON.parse of the same bytes.
+ *
+ *   npx tsx bench/mapping.ts [--seconds 3]
+ *
+ * Single-threaded by construction (one event loop = one core). Inputs are the corpus fixtures that map.
+ */
+import { parseArgs } from 'node:util';
+import { parseWithLibraryOnly } from '../src/mapping/hl7v2/message.ts';
+import { defaultRegistry, mapOrder } from '../src/mapping/index.ts';
+import { readFixture } from '../test/conformance/mapping-cases.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
+const seconds = Number(values.seconds);
+
+const hl7Files = [
+  'hl7v2/fhirconverter_ORM-O01-02.hl7',
+  'hl7v2/fhirconverter_OML-O21-01.hl7',
+  'hl7v2/fhirconverter_MDHHS-OML-O21-2.hl7',
+  'hl7v2/synthetic_OMG-O19-01_derived-NW.hl7',
+  'hl7v2/synthetic_ORM-O01_bom-crlf-escapes.hl7',
+  'hl7v2/synthetic_ORM-O01_rxo-ndc.hl7',
+  'hl7v2/synthetic_ORM-O01_custom-delimiters.hl7',
+];
+const fhirFiles = [
+  'pas/Bundle-ReferralAuthorizationBundleExample.json',
+  'pas/Bundle-HomecareAuthorizationBundleExample.json',
+  'pas/Bundle-MedicalServicesAuthorizationBundleExample.json',
+  'pas/Bundle-SurgicalRequestBundleExample.json',
+  'fhir/synthetic_bundle-transaction-two-orders.json',
+  'fhir/synthetic_bundle-collection-devicerequest.json',
+];
+
+/** Runs `work` over the inputs round-robin for about `seconds`; returns inputs handled per second and units produced. */
+function measure(
+  inputs: readonly Buffer[],
+  work: (input: Buffer) => number,
+): { perSecond: number; unitsPerSecond: number } {
+  for (let i = 0; i < 200; i++) work(inputs[i % inputs.length]!); // warm up the JIT
+  let done = 0;
+  let units = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  let elapsed = 0n;
+  while (elapsed < budget) {
+    for (let i = 0; i < 50; i++) {
+      units += work(inputs[done % inputs.length]!);
+      done++;
+    }
+    elapsed = process.hrtime.bigint() - start;
+  }
+  const s = Number(elapsed) / 1e9;
+  return { perSecond: done / s, unitsPerSecond: units / s };
+}
+
+function row(label: string, value: number, unit: string, note = ''): void {
+  console.log(`  ${label.padEnd(52)} ${value.toFixed(0).padStart(8)} ${unit}${note ? `  ${note}` : ''}`);
+}
+
+defaultRegistry(); // compile the mappings before timing
+const tenant = 'bench';
+
+const hl7Inputs = hl7Files.map(readFixture);
+const hl7Texts = hl7Inputs.map((b) => b.toString('utf8').replace(/^\uFEFF/, ''));
+for (const input of hl7Inputs) {
+  const outcome = mapOrder({ raw: input, tenant, sender: 'bench' });
+  if (!outcome.ok) throw new Error(`bench input does not map: ${outcome.error.message}`);
+}
+console.log(
+  `HL7 v2: ${hl7Files.length} corpus messages (${hl7Inputs.reduce((n, b) => n + b.length, 0)} bytes), ~${seconds} s each, one core`,
+);
+let k = 0;
+const bareHl7 = measure(hl7Inputs, () => {
+  parseWithLibraryOnly(hl7Texts[k++ % hl7Texts.length]!);
+  return 1;
+});
+const mappedHl7 = measure(hl7Inputs, (raw) => {
+  const outcome = mapOrder({ raw, tenant, sender: 'bench' });
+  return outcome.ok ? outcome.requests.length : 0;
+});
+row('hl7v2 parse alone (HL7Message.parse), messages/s', bareHl7.perSecond, 'msg/s');
+row('parse + map + validate (mapOrder), messages/s', mappedHl7.perSecond, 'msg/s');
+row('parse + map + validate, ORDERS/s per core', mappedHl7.unitsPerSecond, 'orders/s');
+row(
+  'ratio: time per message, mapOrder / bare parse',
+  0,
+  '',
+  `${(bareHl7.perSecond / mappedHl7.perSecond).toFixed(2)}x  (aim: <= 1, and >= 10000 orders/s)`,
+);
+
+const fhirInputs = fhirFiles.map(readFixture);
+const fhirTexts = fhirInputs.map((b) => b.toString('utf8'));
+console.log(
+  `\nFHIR: ${fhirFiles.length} bundles (${fhirInputs.reduce((n, b) => n + b.length, 0)} bytes), ~${seconds} s each, one core`,
+);
+let j = 0;
+const bareFhir = measure(fhirInputs, () => {
+  JSON.parse(fhirTexts[j++ % fhirTexts.length]!);
+  return 1;
+});
+const mappedFhir = measure(fhirInputs, (raw) => {
+  const outcome = mapOrder({ raw, tenant, sender: 'bench' });
+  return outcome.ok ? outcome.requests.length : 0;
+});
+row('JSON.parse alone, bundles/s', bareFhir.perSecond, 'bundles/s');
+row('parse + map + validate (mapOrder), bundles/s', mappedFhir.perSecond, 'bundles/s');
+row('  … requests/s', mappedFhir.unitsPerSecond, 'requests/s');
+row(
+  'ratio: time per bundle, mapOrder / JSON.parse',
+  0,
+  '',
+  `${(bareFhir.perSecond / mappedFhir.perSecond).toFixed(2)}x`,
+);

@@ -277,11 +277,11 @@ class ParsedHl7 implements Hl7Document {
   }
 
   private isPlain(text: string): boolean {
-    const { component, repetition, escape, subcomponent } = this.separators;
+    const { component, repetition, escape: escapeChar, subcomponent } = this.separators;
     return (
       !text.includes(component) &&
       !text.includes(repetition) &&
-      !text.includes(escape) &&
+      !text.includes(escapeChar) &&
       !text.includes(subcomponent)
     );
   }

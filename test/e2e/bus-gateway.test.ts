@@ -20,7 +20,7 @@ import { startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { OutboxHeader } from '../../src/store/index.ts';
 import { cleanEnv, databaseUrlOf, pagwBin, repoRoot } from '../helpers/cli.ts';
-import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { describeOnPostgres, openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { fixturePath } from '../helpers/fixtures.ts';
 import { type KafkaTestCluster, kafkaUnavailableReason, startKafka, uniqueName } from '../helpers/kafka.ts';
 import { serviceMissing } from '../helpers/services.ts';
@@ -148,7 +148,7 @@ describe.each([
   );
 });
 
-describe.skipIf(!onPostgres).each([
+describeOnPostgres.each([
   { kind: 'kafka' as const, skip: kafkaMissing },
   { kind: 'embedded' as const, skip: false },
 ])('two `pagw start` processes in one group ($kind bus, PostgreSQL)', ({ kind, skip }) => {

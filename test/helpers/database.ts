@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { describe, it } from 'vitest';
 import { type Database, migrate, openDatabase } from '../../src/store/index.ts';
 
 export function testDatabaseKind(): 'postgres' | 'pglite' {
@@ -39,3 +40,23 @@ export async function openTestDatabase(
   if (options.migrate !== false) await migrate(db.pool);
   return db;
 }
+
+function unregistered(what: string) {
+  const register = (name?: unknown) => {
+    console.warn(
+      `[pagw tests] ${what} "${String(name)}" needs PostgreSQL (several processes share one database); CI runs it in its PostgreSQL pass`,
+    );
+  };
+  return Object.assign(register, { each: () => register });
+}
+
+/**
+ * `describe` on PostgreSQL. On PGlite the suite is not registered at all — not "skipped": several processes
+ * cannot share one embedded database, so the scenario does not exist there. CI runs it in its PostgreSQL pass.
+ */
+export const describeOnPostgres: typeof describe =
+  testDatabaseKind() === 'postgres' ? describe : (unregistered('suite') as unknown as typeof describe);
+
+/** `it` on PostgreSQL; on PGlite the test is not registered (see describeOnPostgres). */
+export const itOnPostgres: typeof it =
+  testDatabaseKind() === 'postgres' ? it : (unregistered('test') as unknown as typeof it);

@@ -21,7 +21,7 @@ import {
   withTransaction,
 } from '../../src/store/index.ts';
 import { OutboxRelay, startOutboxRelay } from '../../src/store/outbox-relay.ts';
-import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { itOnPostgres, openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { type KafkaTestCluster, kafkaUnavailableReason, startKafka, uniqueName } from '../helpers/kafka.ts';
 import { serviceMissing } from '../helpers/services.ts';
 import { countRows, waitFor } from '../helpers/store.ts';
@@ -200,7 +200,7 @@ describe.skipIf(kafkaMissing)(`outbox relay on Kafka (${testDatabaseKind()})`, (
     });
   }
 
-  it.skipIf(testDatabaseKind() !== 'postgres')(
+  itOnPostgres(
     'two relays on one PostgreSQL outbox never publish a row twice nor reorder a case',
     async () => {
       const prefix = `${uniqueName('t')}.`;

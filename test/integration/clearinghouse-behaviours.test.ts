@@ -12,7 +12,7 @@ import { type Harness, openHarness } from './clearinghouse-harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await openHarness({ slowMs: 2000 });
+  h = await openHarness({ slowMs: 5000 });
 });
 afterAll(async () => {
   await h?.close();

@@ -37,7 +37,7 @@ export interface Harness {
 }
 
 export const testChannel: Partial<X12Channel> = {
-  timeoutMs: 600,
+  timeoutMs: 1500,
   retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 20 },
   circuitBreaker: { failureThreshold: 4, cooldownMs: 60_000 },
   followUp: { inquiryIntervalMinutes: 1, maxInquiries: 5 },
@@ -47,7 +47,7 @@ export async function openHarness(options: { slowMs?: number; clock?: Clock } = 
   const db = await openTestDatabase();
   let sim: SimProcess;
   try {
-    sim = await startClearinghouseSim({ slowMs: options.slowMs ?? 2000 });
+    sim = await startClearinghouseSim({ slowMs: options.slowMs ?? 5000 });
   } catch (error) {
     await db.close();
     throw error;

@@ -63,7 +63,11 @@ export interface CompiledFhirMapping {
   readonly rules: readonly FhirRule[];
 }
 
-const memberPath = /^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*$/;
+/**
+ * Names without capitals only: the engine is type-aware and reads a name like `valueString` or
+ * `servicedDate` as the whole choice element (value[x], serviced[x]); those always go to the engine.
+ */
+const memberPath = /^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/;
 
 export function compileFhirPath(text: string): FhirPathExpression {
   if (text === '$this') return { text };
@@ -105,6 +109,16 @@ function walkMembers(members: readonly string[], resource: unknown): unknown[] |
   return current;
 }
 
+/** FHIRPath on a value: member navigation directly when that gives the engine's answer, else @medplum/core. */
+export function evaluateFhirPath(expression: FhirPathExpression, resource: unknown): unknown[] {
+  if (!expression.atom) return [resource];
+  if (expression.members) {
+    const walked = walkMembers(expression.members, resource);
+    if (walked !== noMatch) return walked;
+  }
+  return evalFhirPath(expression.atom, resource);
+}
+
 /**
  * Evaluates FHIRPath on a resource. FHIRPath engines assume valid FHIR (an `extension` that is an array …);
  * on a malformed resource the evaluation fails, and that is reported as a problem at the path, not thrown.
@@ -115,13 +129,8 @@ function evaluate(
   problems: MappingProblem[],
   location: string,
 ): unknown[] {
-  if (!expression.atom) return [resource];
-  if (expression.members) {
-    const walked = walkMembers(expression.members, resource);
-    if (walked !== noMatch) return walked;
-  }
   try {
-    return evalFhirPath(expression.atom, resource);
+    return evaluateFhirPath(expression, resource);
   } catch {
     problems.push(
       problem(

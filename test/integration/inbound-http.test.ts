@@ -55,10 +55,10 @@ describe(`HTTP order intake on ${testDatabaseKind()}`, () => {
     await db?.close();
   });
 
-  const post = (path: string, body: BodyInit, contentType: string, token: string | null = ehr) =>
+  const post = (path: string, body: Buffer | string, contentType: string, token: string | null = ehr) =>
     fetch(`${base}${path}`, {
       method: 'POST',
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
       headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     });
 

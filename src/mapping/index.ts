@@ -219,6 +219,23 @@ function mapHl7(input: MapInput, registry: MappingRegistry): MapOutcome {
   return finish({ tenant: input.tenant, source }, units, message, problems);
 }
 
+/** Far deeper than any FHIR payload (a Bundle of resources with contained resources is about 15). */
+const maxJsonDepth = 100;
+
+/** Whether a parsed JSON value nests deeper than `limit` (iterative: deep input must not exhaust the stack). */
+function depthOver(root: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    if (value === null || typeof value !== 'object') continue;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 function decodeJson(raw: Uint8Array | string): string {
   const text = typeof raw === 'string' ? raw : new TextDecoder('utf-8').decode(raw);
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -247,6 +264,9 @@ function mapFhir(input: MapInput, registry: MappingRegistry): MapOutcome {
   }
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
     return unreadable('not a FHIR resource: the JSON is not an object');
+  }
+  if (depthOver(root, maxJsonDepth)) {
+    return unreadable(`nested more than ${maxJsonDepth} levels deep: not a FHIR payload the gateway reads`);
   }
   const resource = root as Resource;
   if (typeof resource.resourceType !== 'string' || !/^[A-Z][A-Za-z]{1,63}$/.test(resource.resourceType)) {

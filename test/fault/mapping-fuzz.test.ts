@@ -180,6 +180,28 @@ describe('mapper robustness (fast-check)', () => {
     );
   });
 
+  it('pathological inputs give the typed outcome: deep nesting, huge fields, thousands of segments', () => {
+    const hl7Header = 'MSH|^~\\&|A|B|C|D|2024||ORM^O01|1|P|2.5\r';
+    const inputs = [
+      `{"resourceType":"ServiceRequest","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+      `{"resourceType":"Bundle","type":"collection","x":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`,
+      JSON.stringify({
+        resourceType: 'ServiceRequest',
+        subject: { reference: `Patient/${'A'.repeat(300_000)}` },
+      }),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ fullUrl: 'Aa/'.repeat(100_000), resource: { resourceType: 'ServiceRequest' } }],
+      }),
+      `${hl7Header}PID|1||${'\\'.repeat(300_000)}\r`,
+      `${hl7Header}${'ORC|NW|1\rOBR|1|1||1^a^C4\r'.repeat(5_000)}`,
+      `MSH|^~\\&|A|B|C|D|${'2'.repeat(300_000)}||ORM^O01|1|P|2.5\r`,
+      `${hl7Header}${'x'.repeat(500_000)}`,
+    ];
+    for (const raw of inputs) expect(holds(mapSafely(raw))).toBe(true);
+  });
+
   it('a request that maps once maps the same way again (deterministic output and keys)', () => {
     for (const message of [...hl7Corpus, ...fhirCorpus]) {
       const first = mapSafely(message);

@@ -11,6 +11,7 @@ import { Router } from 'express';
 import type { Actor } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError, NotFoundError, StateTransitionError } from '../errors/index.ts';
+import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import {
   type CaseRecord,
   type Database,
@@ -19,7 +20,6 @@ import {
   transitionCase,
   withTransaction,
 } from '../store/index.ts';
-import type { OutboundPlanner } from '../workers/case-advancer.ts';
 import { scheduleAdvance } from '../workers/case-advancer.ts';
 import { principalOf, requireRole } from './auth.ts';
 
@@ -83,7 +83,7 @@ function checkBinding(record: CaseRecord, body: ReviewBody): void {
   }
 }
 
-export function reviewRouter(deps: { db: Database; clock: Clock; outbound?: OutboundPlanner }): Router {
+export function reviewRouter(deps: { db: Database; clock: Clock; outbound?: CaseOutboundPlanner }): Router {
   const router = Router();
   const reviewers = requireRole('reviewer');
 
@@ -144,7 +144,7 @@ export function reviewRouter(deps: { db: Database; clock: Clock; outbound?: Outb
           boundServices: record.request.serviceLines.length,
         },
         outbox: (afterRecord, beforeRecord) =>
-          deps.outbound?.({ after: afterRecord, before: beforeRecord, event, at }).outbox ?? [],
+          deps.outbound?.({ event, after: afterRecord, previousState: beforeRecord.state, at }) ?? [],
       });
       if (event === 'submitted') await scheduleAdvance(tx, record, at, at);
       return result.after;

@@ -41,7 +41,32 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'MLLP_PORT', path: ['mllp', 'port'], read: readInteger },
   { name: 'MLLP_HOST', path: ['mllp', 'host'], read: String },
   { name: 'MLLP_TENANT', path: ['mllp', 'tenant'], read: String },
+  { name: 'PAYERS_DIR', path: ['payersDir'], read: String },
+  { name: 'TENANTS_DIR', path: ['tenantsDir'], read: String },
+  { name: 'CLEARINGHOUSE_ENDPOINTS', path: ['clearinghouseEndpoints'], read: readNameValueList },
+  { name: 'X12_SENDER_QUALIFIER', path: ['x12', 'senderQualifier'], read: String },
+  { name: 'X12_SENDER_ID', path: ['x12', 'senderId'], read: String },
+  { name: 'X12_TRACE_ORIGINATOR', path: ['x12', 'traceOriginator'], read: String },
+  { name: 'SMTP_HOST', path: ['smtp', 'host'], read: String },
+  { name: 'SMTP_PORT', path: ['smtp', 'port'], read: readInteger },
+  { name: 'SMTP_SECURE', path: ['smtp', 'secure'], read: readBoolean },
+  { name: 'SMTP_USERNAME', path: ['smtp', 'username'], read: String },
+  { name: 'SMTP_PASSWORD', path: ['smtp', 'password'], read: String },
 ];
+
+/** `name=value,name=value` → { name: value }; a malformed item stays as text for the schema to reject. */
+function readNameValueList(raw: string): unknown {
+  const result: Record<string, string> = {};
+  for (const item of raw
+    .split(',')
+    .map((i) => i.trim())
+    .filter(Boolean)) {
+    const at = item.indexOf('=');
+    if (at <= 0) return raw;
+    result[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return result;
+}
 
 function readInteger(raw: string): unknown {
   return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;

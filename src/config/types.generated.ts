@@ -28,6 +28,22 @@ export interface GatewayConfig {
   mllp?: Mllp;
   topics: Topics;
   workers: Workers;
+  /**
+   * Directory of payer files (env PAYERS_DIR); the payers/ folder shipped with the gateway when absent.
+   */
+  payersDir?: string;
+  /**
+   * Directory of clinic (tenant) settings (env TENANTS_DIR); the tenants/ folder shipped with the gateway when absent.
+   */
+  tenantsDir?: string;
+  /**
+   * Clearinghouse connection name → endpoint URL, overriding the payer files (env CLEARINGHOUSE_ENDPOINTS=name=url,name=url).
+   */
+  clearinghouseEndpoints?: {
+    [k: string]: string;
+  };
+  x12: X12Sender;
+  smtp?: Smtp;
 }
 /**
  * Kafka cluster (env KAFKA_BROKERS, comma separated). Without it the embedded bus is used.
@@ -69,6 +85,10 @@ export interface Topics {
   claimResponse: string;
   status: string;
   deadLetter: string;
+  /**
+   * Care-team e-mail jobs (internal); delivered when smtp is configured.
+   */
+  notifications: string;
 }
 export interface Workers {
   /**
@@ -76,4 +96,34 @@ export interface Workers {
    */
   pollIntervalMs: number;
   timerBatchSize: number;
+}
+/**
+ * The gateway's identity as an X12 trading partner.
+ */
+export interface X12Sender {
+  /**
+   * ISA05 (env X12_SENDER_QUALIFIER).
+   */
+  senderQualifier: string;
+  /**
+   * ISA06 (env X12_SENDER_ID).
+   */
+  senderId: string;
+  /**
+   * TRN03: 1 + EIN, or 9 + an id, 10 characters (env X12_TRACE_ORIGINATOR).
+   */
+  traceOriginator: string;
+}
+/**
+ * SMTP server for care-team e-mail (env SMTP_HOST enables it).
+ */
+export interface Smtp {
+  host: string;
+  port: number;
+  /**
+   * TLS from the first byte (port 465); otherwise STARTTLS when offered.
+   */
+  secure: boolean;
+  username?: string;
+  password?: string;
 }

@@ -9,12 +9,12 @@ import type { Actor } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
 import type { Logger } from '../log/logger.ts';
+import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import {
   type CaseRecord,
   completeTimer,
   type Database,
   getCase,
-  type OutboxMessage,
   scheduleTimer,
   type Tx,
   transitionCase,
@@ -39,21 +39,6 @@ export const SLA_CHECK = 'sla.check';
 
 const workflowActor: Actor = { id: 'system:workflow' };
 
-/** Outbound events (ClaimResponse, status event …) and follow-up jobs for one transition. */
-export interface OutboundPlan {
-  outbox: OutboxMessage[];
-  /** Side-effect jobs (e-mail …) run later by the step worker as timers of the given kind. */
-  jobs: Array<{ kind: string; payload: Record<string, unknown> }>;
-}
-
-export type OutboundPlanner = (input: {
-  after: CaseRecord;
-  before: CaseRecord;
-  event: string;
-  routing?: Extract<Routing, { kind: 'routed' }>;
-  at: Date;
-}) => OutboundPlan;
-
 export interface CaseAdvancerDeps {
   db: Database;
   clock: Clock;
@@ -61,7 +46,8 @@ export interface CaseAdvancerDeps {
   /** Payer directory + PA rules for a request (pure). */
   route(record: CaseRecord, at: Date): Routing;
   connectors: Partial<Record<PayerChannel, PayerConnector>>;
-  outbound?: OutboundPlanner;
+  /** Outbound events for each transition (status event, ClaimResponse …): src/outbound/planner.ts. */
+  outbound?: CaseOutboundPlanner;
 }
 
 /** Schedules the next advance of a case inside the caller's transaction. */
@@ -102,15 +88,9 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
   }
 
   /** Applies a plan: transition, outbound events, next step, timer done — one transaction. */
-  async function apply(
-    record: CaseRecord,
-    timer: ClaimedTimer,
-    plan: TransitionPlan,
-    routing?: Extract<Routing, { kind: 'routed' }>,
-  ): Promise<void> {
+  async function apply(record: CaseRecord, timer: ClaimedTimer, plan: TransitionPlan): Promise<void> {
     const at = clock.now();
     await withTransaction(db.pool, async (tx) => {
-      let jobs: OutboundPlan['jobs'] = [];
       const result = await transitionCase(tx, {
         tenant: record.tenant,
         caseId: record.id,
@@ -120,19 +100,9 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         data: plan.data,
         patch: plan.patch,
         expectedVersion: record.version,
-        outbox: (after, before) => {
-          if (!deps.outbound) return [];
-          const planned = deps.outbound({ after, before, event: plan.event, routing, at });
-          jobs = planned.jobs;
-          return planned.outbox;
-        },
+        outbox: (after, before) =>
+          deps.outbound?.({ event: plan.event, after, previousState: before.state, at }) ?? [],
       });
-      for (const job of jobs)
-        await scheduleTimer(
-          tx,
-          { tenant: record.tenant, caseId: record.id, kind: job.kind, dueAt: at, payload: job.payload },
-          at,
-        );
       if (plan.nextStepInMs !== undefined)
         await scheduleAdvance(tx, record, new Date(at.getTime() + plan.nextStepInMs), at);
       if (plan.event === 'eligibility_checked' && result.after.slaDueAt) {
@@ -162,8 +132,8 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
 
     if (!advanceableStates.has(record.state)) return finish(timer); // waiting for a reviewer, or finished
     const routing = deps.route(record, clock.now());
-    if (routing.kind === 'unknown_payer') {
-      // planRouting turns an unknown payer into `failed` (only legal from states before a decision).
+    if (routing.kind !== 'routed') {
+      // planRouting turns an unknown or unroutable payer into `failed` (legal only before a decision).
       const plan = planRouting(routing) as TransitionPlan;
       return canTransition(record.state, plan.event) ? apply(record, timer, plan) : finish(timer);
     }
@@ -171,17 +141,17 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     switch (record.state) {
       case 'validated': {
         const first = planRouting(routing);
-        if (first !== 'check_eligibility') return apply(record, timer, first, routing);
+        if (first !== 'check_eligibility') return apply(record, timer, first);
         const eligibility = await connectorFor(routing.channel).checkEligibility(
           record.request,
           callContext(record, routing, timer),
         );
         const plan = planAfterEligibility(eligibility, routing);
         if ('retry' in plan) throw new GatewayError('PAGW_INTERNAL', plan.reason, { retriable: true });
-        return apply(record, timer, plan, routing);
+        return apply(record, timer, plan);
       }
       case 'eligibility_checked':
-        return apply(record, timer, planAfterEligibilityChecked(routing, record.id), routing);
+        return apply(record, timer, planAfterEligibilityChecked(routing, record.id));
       case 'submitted':
       case 'pended': {
         const connector = connectorFor(routing.channel);
@@ -197,7 +167,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
           routing.pendedCheckAfterMs ?? DEFAULT_PENDED_CHECK_MS,
         );
         if ('stayPended' in plan) return finish(timer, new Date(clock.now().getTime() + plan.nextStepInMs));
-        return apply(record, timer, plan, routing);
+        return apply(record, timer, plan);
       }
       case 'decided': {
         const pending = await db.pool.query<{ n: number }>(

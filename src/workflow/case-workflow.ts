@@ -29,10 +29,19 @@ export interface CaseFacts {
 /** Where a request goes and under which rules: the payer directory and PA rules, evaluated. */
 export type Routing =
   | { readonly kind: 'unknown_payer'; readonly payerId: string }
+  /** The payer is known but none of its channels has a connector here (or its rules cannot be read). */
+  | {
+      readonly kind: 'unroutable';
+      readonly payerId: string;
+      readonly reason: string;
+      readonly errorCode?: string;
+    }
   | {
       readonly kind: 'routed';
       readonly payer: PayerTarget;
       readonly channel: PayerChannel;
+      /** Whether the channel can check eligibility (270/271) before submitting. */
+      readonly checkEligibility: boolean;
       readonly paRequired: boolean;
       readonly ruleVersion: string;
       /** Why: the rule that matched, for the audit trail and the status event. */
@@ -72,9 +81,14 @@ function reasonCodes(reasons: readonly Reason[]): string[] {
 }
 
 export function planRouting(routing: Routing): TransitionPlan | 'check_eligibility' {
-  if (routing.kind === 'unknown_payer') {
-    // A directory gap, not a bad request: an admin adds the payer and retries the case.
+  // A directory gap, not a bad request: an admin fixes the payer entry and retries the case.
+  if (routing.kind === 'unknown_payer')
     return { event: 'failed', data: { reason: 'PAYER_UNKNOWN', payerId: routing.payerId } };
+  if (routing.kind === 'unroutable') {
+    return {
+      event: 'failed',
+      data: { reason: routing.reason, payerId: routing.payerId, errorCode: routing.errorCode },
+    };
   }
   if (!routing.paRequired) {
     return {
@@ -83,6 +97,11 @@ export function planRouting(routing: Routing): TransitionPlan | 'check_eligibili
       patch: { payerId: routing.payer.id, ruleVersion: routing.ruleVersion },
     };
   }
+  if (!routing.checkEligibility)
+    return planAfterEligibility(
+      { status: 'active', messages: ['eligibility not checked: the channel has no inquiry'] },
+      routing,
+    ) as TransitionPlan;
   return 'check_eligibility';
 }
 

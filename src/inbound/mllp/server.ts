@@ -24,6 +24,8 @@ export interface MllpServerOptions {
   readonly maxMessageBytes?: number;
   /** A connection idle this long is closed (default 10 minutes). */
   readonly idleTimeoutMs?: number;
+  /** Connections served at once; more are refused by the OS backlog (default 256). */
+  readonly maxConnections?: number;
 }
 
 export interface MllpServer {
@@ -118,6 +120,7 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     });
   });
 
+  server.maxConnections = options.maxConnections ?? 256;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

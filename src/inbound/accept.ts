@@ -156,7 +156,6 @@ function asProblems(
 
 async function recordAccepted(
   tx: Tx,
-  deps: InboundDeps,
   message: InboundMessage,
   outcome: Extract<MapOutcome, { ok: true }>,
   actor: Actor,
@@ -363,7 +362,7 @@ export async function acceptInboundMessage(
       };
     }
     if (outcome.ok) {
-      const caseIds = await recordAccepted(tx, deps, message, outcome, actor, at);
+      const caseIds = await recordAccepted(tx, message, outcome, actor, at);
       return {
         ...base,
         outcome: 'accepted',

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './api/app.ts';
+import { reviewRouter } from './api/review-routes.ts';
 import { type Bus, createBus, type Subscription } from './bus/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { GatewayConfig } from './config/load-config.ts';
@@ -23,8 +24,15 @@ import {
   metricsRouter,
   registerOutboxLagMetrics,
 } from './metrics/index.ts';
+import {
+  createEmailDeliveryHandler,
+  createMllpForwardHandler,
+  createSmtpNotifier,
+} from './outbound/index.ts';
 import { type Database, openStore } from './store/index.ts';
 import { type RelayWorker, startOutboxRelay } from './store/outbox-relay.ts';
+import { wireWorkflow } from './wiring/workflow.ts';
+import { startStepWorker } from './workers/step-worker.ts';
 import { startTimerWorker, type Worker } from './workers/timer-worker.ts';
 
 export interface RunningGateway {
@@ -53,9 +61,20 @@ export async function startGateway(
   let relay: RelayWorker | undefined;
   let server: Server | undefined;
   let mllp: MllpServer | undefined;
-  const inbound: InboundDeps = { db, clock, logger, deadLetterTopic: config.topics.deadLetter };
   try {
-    eventBus = await createBus(config, { db, logger, clock, metrics: metrics.bus });
+    const workflow = wireWorkflow({ config, db, clock, logger });
+    const inbound: InboundDeps = { db, clock, logger, deadLetterTopic: config.topics.deadLetter };
+    const hl7StatusTopics = workflow.tenants.ids.flatMap((id) => {
+      const destination = workflow.tenants.get(id).hl7v2?.destination;
+      return destination ? [{ topic: destination.topic, mllp: destination.mllp !== undefined }] : [];
+    });
+    eventBus = await createBus(config, {
+      db,
+      logger,
+      clock,
+      metrics: metrics.bus,
+      extraTopics: hl7StatusTopics.map((t) => t.topic),
+    });
     relay = startOutboxRelay({
       db,
       bus: eventBus,
@@ -73,6 +92,35 @@ export async function startGateway(
         handle: (message) => orderHandlers[message.topic]!(message),
       }),
     );
+    // Care-team e-mail: jobs the planner wrote to the notifications topic, sent through SMTP.
+    if (config.smtp) {
+      const notifier = createSmtpNotifier({
+        host: config.smtp.host,
+        port: config.smtp.port,
+        secure: config.smtp.secure,
+        ...(config.smtp.username && config.smtp.password
+          ? { auth: { user: config.smtp.username, pass: config.smtp.password } }
+          : {}),
+      });
+      subscriptions.push(
+        await eventBus.subscribe({
+          group: 'pa-gateway-notifier',
+          topics: [config.topics.notifications],
+          handle: createEmailDeliveryHandler({ notifier }),
+        }),
+      );
+    }
+    // HL7 v2 status messages for clinics whose destination is an MLLP endpoint.
+    const mllpTopics = [...new Set(hl7StatusTopics.filter((t) => t.mllp).map((t) => t.topic))];
+    if (mllpTopics.length > 0) {
+      subscriptions.push(
+        await eventBus.subscribe({
+          group: 'pa-gateway-hl7-forwarder',
+          topics: mllpTopics,
+          handle: createMllpForwardHandler(),
+        }),
+      );
+    }
     workers.push(
       startTimerWorker({
         pool: db.pool,
@@ -80,14 +128,25 @@ export async function startGateway(
         logger,
         intervalMs: config.workers.pollIntervalMs,
         batchSize: config.workers.timerBatchSize,
-        handlers: {},
+        handlers: workflow.timers,
+      }),
+      startStepWorker({
+        pool: db.pool,
+        clock,
+        logger,
+        intervalMs: config.workers.pollIntervalMs,
+        kinds: workflow.steps,
       }),
     );
     const app = buildApp({
       db,
       clock,
       logger,
-      routers: [metricsRouter(metrics), inboundOrdersRouter(inbound)],
+      routers: [
+        metricsRouter(metrics),
+        inboundOrdersRouter(inbound),
+        reviewRouter({ db, clock, outbound: workflow.outbound }),
+      ],
     });
     server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.port, config.host, () => resolve(listening));

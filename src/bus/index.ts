@@ -22,11 +22,21 @@ export interface CreateBusDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly metrics?: BusMetrics;
+  /** Topics beyond config.topics that this gateway publishes to (clinics' HL7 v2 status topics). */
+  readonly extraTopics?: readonly string[];
 }
 
 export async function createBus(config: Readonly<GatewayConfig>, deps: CreateBusDeps): Promise<Bus> {
   const t = config.topics;
-  const topics = [t.ordersHl7v2, t.ordersFhir, t.claimResponse, t.status].map((name) => ({ name }));
+  const names = [
+    t.ordersHl7v2,
+    t.ordersFhir,
+    t.claimResponse,
+    t.status,
+    t.notifications,
+    ...(deps.extraTopics ?? []),
+  ];
+  const topics = [...new Set(names)].map((name) => ({ name }));
   if (config.kafka) {
     return createKafkaBus({
       kafka: config.kafka,

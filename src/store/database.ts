@@ -3,7 +3,7 @@
  * default — PGlite persisted under the data directory and served over the Postgres wire protocol by
  * @electric-sql/pglite-socket — so the same `pg` code, migrations and queries run on both.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -77,28 +77,73 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   };
 }
 
-/** Refuses to open an embedded data directory that another live process holds. */
-function lockDataDir(dir: string): () => void {
+/**
+ * Takes the data directory's lock, or reports the live process that holds it (a running gateway, whose
+ * database the caller may then share through its socket).
+ */
+function lockDataDir(dir: string): { unlock: () => void } | { holder: number } {
   const lockFile = path.join(dir, 'pagw.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockFile, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
+      return { unlock: () => rmSync(lockFile, { force: true }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new PersistError(
-          'PAGW_STORE_UNAVAILABLE',
-          `The embedded database in ${dir} is in use by process ${holder}; stop it or set DATA_DIR to another directory`,
-        );
-      }
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) return { holder };
       rmSync(lockFile, { force: true }); // stale lock from a crashed process
     }
   }
   throw new PersistError('PAGW_STORE_UNAVAILABLE', `Cannot lock the embedded database in ${dir}`);
+}
+
+/** The Postgres-protocol socket a running gateway serves its embedded database on (inside the data dir). */
+const socketName = '.s.PGSQL.5432';
+/** Unix socket paths longer than this do not fit in sockaddr_un; such data dirs fall back to TCP (no sharing). */
+const maxSocketPath = 100;
+
+/** Joins the database of the gateway that holds `dir`, through its socket: CLI commands work while it runs. */
+async function attachToRunningGateway(
+  dir: string,
+  holder: number,
+  options: OpenDatabaseOptions,
+): Promise<Database> {
+  const socket = path.join(dir, socketName);
+  if (!existsSync(socket)) {
+    throw new PersistError(
+      'PAGW_STORE_UNAVAILABLE',
+      `The embedded database in ${dir} is in use by process ${holder}; stop it or set DATA_DIR to another directory`,
+    );
+  }
+  const connection: pg.PoolConfig = {
+    host: dir,
+    port: 5432,
+    user: 'postgres',
+    database: 'postgres',
+    ...options.poolOptions,
+  };
+  const pool = newPool({ max: options.poolSize ?? 4, ...connection });
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new PersistError(
+      'PAGW_STORE_UNAVAILABLE',
+      `Cannot reach the embedded database of process ${holder} in ${dir}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return {
+    pool,
+    kind: 'pglite',
+    description: `embedded PGlite in ${dir} (shared with the gateway running as process ${holder})`,
+    connection,
+    close: () => pool.end(),
+  };
 }
 
 function isAlive(pid: number): boolean {
@@ -147,21 +192,29 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
   const inMemory = dataDir.startsWith('memory://');
   let unlock = () => {};
   let location = dataDir;
+  let socketPath: string | undefined;
   if (!inMemory) {
     const dir = path.resolve(dataDir);
-    mkdirSync(dir, { recursive: true });
-    unlock = lockDataDir(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const lock = lockDataDir(dir);
+    if ('holder' in lock) return attachToRunningGateway(dir, lock.holder, options);
+    unlock = lock.unlock;
     location = path.join(dir, 'pglite');
+    const candidate = path.join(dir, socketName);
+    if (candidate.length <= maxSocketPath) {
+      rmSync(candidate, { force: true }); // left by a crashed process: we hold the lock now
+      socketPath = candidate;
+    }
   }
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   try {
     db = await PGlite.create(location);
     // The socket server multiplexes many connections onto PGlite's single session, one transaction at a time.
+    // On disk it listens on a Unix socket inside the (0700) data dir, so only this user can reach it.
     server = new PGLiteSocketServer({
       db: withAtomicExtendedQueries(db),
-      host: '127.0.0.1',
-      port: 0,
+      ...(socketPath ? { path: socketPath } : { host: '127.0.0.1', port: 0 }),
       maxConnections: 64,
     });
     await server.start();
@@ -173,10 +226,15 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       cause: error,
     });
   }
-  const connection: pg.PoolConfig = {
-    connectionString: `postgres://postgres@${server.getServerConn()}/postgres`,
-    ...options.poolOptions,
-  };
+  const connection: pg.PoolConfig = socketPath
+    ? {
+        host: path.dirname(socketPath),
+        port: 5432,
+        user: 'postgres',
+        database: 'postgres',
+        ...options.poolOptions,
+      }
+    : { connectionString: `postgres://postgres@${server.getServerConn()}/postgres`, ...options.poolOptions };
   const pool = newPool({ max: options.poolSize ?? 8, ...connection });
   const description = inMemory
     ? 'embedded PGlite (in memory)'
@@ -193,6 +251,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       await pool.end().catch(() => {});
       await server!.stop().catch(() => {});
       await db!.close().catch(() => {});
+      if (socketPath) rmSync(socketPath, { force: true });
       unlock();
     },
   };

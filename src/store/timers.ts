@@ -72,6 +72,8 @@ export async function fireDueTimers(
     now: Date;
     workerId: string;
     limit: number;
+    /** Only timers of these kinds (other kinds belong to other workers); all kinds when absent. */
+    kinds?: readonly string[];
     handler: TimerHandler;
     onError?: (timer: DueTimer, error: unknown) => void;
   },
@@ -92,8 +94,9 @@ export async function fireDueTimers(
         }>(
           `SELECT id, tenant_id, case_id, kind, due_at, payload FROM timers
             WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 AND NOT (id = ANY($2))
+              AND ($3::text[] IS NULL OR kind = ANY($3))
             ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [options.now, failed],
+          [options.now, failed, options.kinds ?? null],
         );
         const row = rows[0];
         if (!row) return false;

@@ -39,6 +39,7 @@ export function startTimerWorker(options: TimerWorkerOptions): Worker {
           now: options.clock.now(),
           workerId,
           limit: options.batchSize,
+          kinds: Object.keys(options.handlers),
           handler,
           onError: (timer, error) =>
             options.logger.warn(

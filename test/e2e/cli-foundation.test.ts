@@ -106,13 +106,20 @@ describe('pagw CLI', () => {
     expect(output()).toContain('stopped');
   });
 
-  it('refuses to open an embedded data directory that a running gateway holds', async () => {
+  it('shares the running gateway’s embedded database: a token made while it runs works at once', async () => {
     const env = cleanEnv({ DATA_DIR: dataDir, PORT: '0' });
-    const { child } = await startCli(['start'], /bus:.*\n/, { env });
+    const { child, match } = await startCli(['start'], /listening on (http:\/\/\S+)[\s\S]*bus:.*\n/, { env });
     try {
-      const second = await runCli(['migrate'], { env });
-      expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(/in use by process \d+/);
+      const created = await runCli(['token', 'create', '--tenant', 'clinic-b', '--role', 'erp'], { env });
+      expect(created.code).toBe(0);
+      const listed = await fetch(`${match[1]}/cases`, {
+        headers: { authorization: `Bearer ${created.stdout.trim()}` },
+      });
+      expect(listed.status).toBe(200);
+      const verified = await runCli(['audit', 'verify'], { env });
+      expect(verified.stdout).toContain('chain intact');
+      const migrated = await runCli(['migrate'], { env });
+      expect(migrated.stdout).toMatch(/shared with the gateway running as process \d+/);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');

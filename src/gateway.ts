@@ -135,6 +135,7 @@ export async function startGateway(
         clock,
         logger,
         intervalMs: config.workers.pollIntervalMs,
+        leaseMs: config.workers.stepLeaseMs,
         kinds: workflow.steps,
       }),
     );

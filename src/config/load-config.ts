@@ -41,6 +41,8 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'MLLP_PORT', path: ['mllp', 'port'], read: readInteger },
   { name: 'MLLP_HOST', path: ['mllp', 'host'], read: String },
   { name: 'MLLP_TENANT', path: ['mllp', 'tenant'], read: String },
+  { name: 'POLL_INTERVAL_MS', path: ['workers', 'pollIntervalMs'], read: readInteger },
+  { name: 'STEP_LEASE_MS', path: ['workers', 'stepLeaseMs'], read: readInteger },
   { name: 'PAYERS_DIR', path: ['payersDir'], read: String },
   { name: 'TENANTS_DIR', path: ['tenantsDir'], read: String },
   { name: 'CLEARINGHOUSE_ENDPOINTS', path: ['clearinghouseEndpoints'], read: readNameValueList },

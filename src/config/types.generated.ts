@@ -92,10 +92,14 @@ export interface Topics {
 }
 export interface Workers {
   /**
-   * How often the timer and outbox workers look for work.
+   * How often the timer and outbox workers look for work. (env POLL_INTERVAL_MS)
    */
   pollIntervalMs: number;
   timerBatchSize: number;
+  /**
+   * How long a worker may hold a step (a payer call) before another worker takes it over (env STEP_LEASE_MS).
+   */
+  stepLeaseMs: number;
 }
 /**
  * The gateway's identity as an X12 trading partner.

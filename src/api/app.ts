@@ -23,7 +23,9 @@ export function buildApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(express.json({ limit: '5mb', type: ['application/json', 'application/fhir+json'] }));
+  const parseJson = express.json({ limit: '5mb', type: ['application/json', 'application/fhir+json'] });
+  // Orders keep their exact bytes (idempotency keys, dead letters, audit): their router reads the raw body itself.
+  app.use((req, res, next) => (req.path.startsWith('/orders/') ? next() : parseJson(req, res, next)));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

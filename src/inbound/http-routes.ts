@@ -63,22 +63,14 @@ export function inboundOrdersRouter(deps: InboundDeps, options: InboundRouterOpt
 
   const intake = (format: InboundFormat) => async (req: Request, res: Response) => {
     const principal = principalOf(res);
-    let body: Buffer;
-    if (Buffer.isBuffer(req.body)) {
-      body = req.body;
-    } else if (format === 'fhir' && req.body !== undefined && req.is(jsonTypes)) {
-      // Already parsed by the API's JSON middleware: kept as its JSON text (same content, same idempotency key).
-      body = Buffer.from(JSON.stringify(req.body), 'utf8');
-    } else if (req.body === undefined || (Buffer.isBuffer(req.body) && req.body.length === 0)) {
-      throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'The request has no body');
-    } else {
+    if (format === 'hl7v2' && req.is(jsonTypes)) {
       throw new GatewayError(
         'PAGW_INBOUND_UNSUPPORTED_MEDIA',
-        format === 'hl7v2'
-          ? 'Send the HL7 v2 message as x-application/hl7-v2+er7 (or text/plain), not JSON'
-          : 'Send FHIR as application/fhir+json',
+        'Send the HL7 v2 message as x-application/hl7-v2+er7 (or text/plain), not JSON',
       );
     }
+    // buildApp leaves /orders/* bodies unparsed, so the exact bytes arrive here (kept for dedupe and dead letters).
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (body.length === 0) throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'The request body is empty');
     const sender = principal.label ?? `token:${principal.tokenId}`;
     const result = await acceptInboundMessage(deps, {

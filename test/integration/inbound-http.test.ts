@@ -162,6 +162,23 @@ describe(`HTTP order intake on ${testDatabaseKind()}`, () => {
     expect((await readJson(huge)).issue[0].details.coding[0].code).toBe('PAGW_INBOUND_TOO_LARGE');
   });
 
+  it('keeps the exact bytes of a FHIR order and dead-letters malformed JSON instead of dropping it', async () => {
+    const broken = '{"resourceType": "Bundle", "entry": [';
+    const res = await post('/orders/fhir', broken, 'application/fhir+json');
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect((await readJson(res)).resourceType).toBe('OperationOutcome');
+    const stored = await db.pool.query<{ raw: Buffer; outcome: string }>(
+      `SELECT raw, outcome FROM inbound_messages WHERE tenant_id = 'clinic-h' AND raw = $1`,
+      [Buffer.from(broken)],
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]!.outcome).not.toBe('accepted');
+    expect(
+      await countRows(db.pool, 'outbox', `topic = 'pa.deadletter.v1' AND value = $1`, [Buffer.from(broken)]),
+    ).toBe(1);
+  });
+
   it('needs a token with the ehr role', async () => {
     const message = readFixture('hl7v2/synthetic_ORM-O01_rxo-ndc.hl7');
     expect((await post('/orders/hl7v2', message, 'text/plain', null)).status).toBe(401);

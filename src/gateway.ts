@@ -63,7 +63,13 @@ export async function startGateway(
   let mllp: MllpServer | undefined;
   try {
     const workflow = wireWorkflow({ config, db, clock, logger });
-    const inbound: InboundDeps = { db, clock, logger, deadLetterTopic: config.topics.deadLetter };
+    const inbound: InboundDeps = {
+      db,
+      clock,
+      logger,
+      deadLetterTopic: config.topics.deadLetter,
+      outbound: workflow.outbound,
+    };
     const hl7StatusTopics = workflow.tenants.ids.flatMap((id) => {
       const destination = workflow.tenants.get(id).hl7v2?.destination;
       return destination ? [{ topic: destination.topic, mllp: destination.mllp !== undefined }] : [];

@@ -23,6 +23,7 @@ import {
   type MappingRegistry,
   mapOrder,
 } from '../mapping/index.ts';
+import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import { createCase, transitionCase } from '../store/cases.ts';
 import type { Database } from '../store/database.ts';
 import { caseIdFor } from '../store/ids.ts';
@@ -53,6 +54,8 @@ export interface InboundDeps {
   readonly deadLetterTopic: string;
   /** The mapping data; the mappings shipped in mappings/ when absent. */
   readonly registry?: MappingRegistry;
+  /** Status events (and more) for the new case's `received` and `validated` transitions: src/outbound/planner.ts. */
+  readonly outbound?: CaseOutboundPlanner;
 }
 
 export interface InboundMessage {
@@ -156,6 +159,7 @@ function asProblems(
 
 async function recordAccepted(
   tx: Tx,
+  deps: InboundDeps,
   message: InboundMessage,
   outcome: Extract<MapOutcome, { ok: true }>,
   actor: Actor,
@@ -163,7 +167,22 @@ async function recordAccepted(
 ): Promise<string[]> {
   const caseIds: string[] = [];
   for (const request of outcome.requests) {
-    const created = await createCase(tx, { request, actor, at, correlationId: message.correlationId });
+    const id = caseIdFor(request.tenant, request.idempotencyKey);
+    const received = {
+      id,
+      tenant: request.tenant,
+      state: 'received' as const,
+      version: 1,
+      request,
+      decision: null,
+    };
+    const created = await createCase(tx, {
+      request,
+      actor,
+      at,
+      correlationId: message.correlationId,
+      outbox: deps.outbound?.({ event: 'received', after: received, previousState: null, at }) ?? [],
+    });
     caseIds.push(created.case.id);
     if (!created.created) continue;
     await transitionCase(tx, {
@@ -174,6 +193,8 @@ async function recordAccepted(
       at,
       data: { format: request.source.format, orderIndex: request.source.orderIndex ?? 0 },
       correlationId: message.correlationId,
+      outbox: (after, before) =>
+        deps.outbound?.({ event: 'validated', after, previousState: before.state, at }) ?? [],
     });
     await scheduleTimer(
       tx,
@@ -362,7 +383,7 @@ export async function acceptInboundMessage(
       };
     }
     if (outcome.ok) {
-      const caseIds = await recordAccepted(tx, message, outcome, actor, at);
+      const caseIds = await recordAccepted(tx, deps, message, outcome, actor, at);
       return {
         ...base,
         outcome: 'accepted',

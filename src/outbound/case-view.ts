@@ -224,6 +224,7 @@ export function requireDecision(caseRecord: OutboundCase, what: string): Authori
 
 /** Splits `source.sender` (MSH-3^MSH-4 for HL7 v2 senders) into application and facility. */
 export function splitSender(sender: string): { application: string; facility?: string } {
-  const [application, facility] = sender.split('^');
+  // Inbound HL7 writes MSH-3 and MSH-4 as `APP@FACILITY` (src/mapping/hl7v2/map.ts hl7Sender); `APP^FACILITY` is accepted too.
+  const [application, facility] = sender.split(/[@^]/);
   return { application: application ?? sender, facility: facility || undefined };
 }

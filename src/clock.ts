@@ -21,3 +21,14 @@ export class ManualClock implements Clock {
     this.current = new Date(at).getTime();
   }
 }
+
+/** Real time plus an offset that can be pushed forward: work proceeds normally, and timers far ahead come due (tests, the demo). */
+export class OffsetClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}

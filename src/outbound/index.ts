@@ -35,6 +35,7 @@ export {
 export { outboundEventId } from './ids.ts';
 export {
   createMllpForwardHandler,
+  exchangeMllp,
   type MllpAck,
   MllpDeliveryError,
   type MllpSendOptions,

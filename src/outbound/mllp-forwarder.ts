@@ -41,7 +41,20 @@ function ackCode(er7: string): string {
 }
 
 /** Sends one message in one MLLP frame and resolves with the receiver's ACK; throws MllpDeliveryError. */
-export function sendMllp(options: MllpSendOptions): Promise<MllpAck> {
+export async function sendMllp(options: MllpSendOptions): Promise<MllpAck> {
+  const ack = await exchangeMllp(options);
+  if (ack.code === 'AA' || ack.code === 'CA') return ack;
+  throw new MllpDeliveryError(
+    'PAGW_MLLP_DELIVERY_REJECTED',
+    `The MLLP receiver at ${options.host}:${options.port} answered ${ack.code || 'without MSA-1'}`,
+  );
+}
+
+/**
+ * Sends one message in one MLLP frame and resolves with whatever ACK comes back (AA, AE, AR …); throws
+ * MllpDeliveryError only when no ACK arrives (connection refused or closed, timeout).
+ */
+export function exchangeMllp(options: MllpSendOptions): Promise<MllpAck> {
   const where = `${options.host}:${options.port}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
@@ -76,14 +89,7 @@ export function sendMllp(options: MllpSendOptions): Promise<MllpAck> {
       const end = all.indexOf(FS, start + 1);
       if (start < 0 || end < 0) return;
       const er7 = all.subarray(start + 1, end).toString('utf8');
-      const code = ackCode(er7);
-      if (code === 'AA' || code === 'CA') return finish(undefined, { code, er7 });
-      finish(
-        new MllpDeliveryError(
-          'PAGW_MLLP_DELIVERY_REJECTED',
-          `The MLLP receiver at ${where} answered ${code || 'without MSA-1'}`,
-        ),
-      );
+      finish(undefined, { code: ackCode(er7), er7 });
     });
   });
 }

@@ -4,8 +4,8 @@
  * for each scripted payer behaviour, counting what the payer actually received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OffsetClock } from '../../src/clock.ts';
 import { traceNumberFor } from '../../src/workflow/case-workflow.ts';
-import { OffsetClock } from '../helpers/clock.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { buildOrmOrder } from '../helpers/hl7-orders.ts';

@@ -6,7 +6,7 @@
  */
 import statusSchema from '../../schemas/events/status.v1.json' with { type: 'json' };
 import { ajvErrorsToProblems, createAjv } from '../canonical/schema-validator.ts';
-import type { CaseState } from '../workflow/case-state-machine.ts';
+import { activeCaseStates, type CaseState } from '../workflow/case-state-machine.ts';
 import {
   isAuthorized,
   type LineView,
@@ -42,15 +42,7 @@ export interface StatusEventInput {
 }
 
 /** Terminal and finished states have no SLA running; an SLA due time there would send schedulers chasing. */
-const slaStates: ReadonlySet<CaseState> = new Set([
-  'received',
-  'validated',
-  'eligibility_checked',
-  'awaiting_review',
-  'submitted',
-  'pended',
-  'failed',
-]);
+const slaStates: ReadonlySet<CaseState> = new Set(activeCaseStates);
 
 function line(view: LineView): Line {
   return {

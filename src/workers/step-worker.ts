@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import { isGatewayError } from '../errors/index.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import { claimDueTimers, type DueTimer, retryTimerAt } from '../store/timers.ts';
+import { startPollLoop } from './poll-loop.ts';
 import type { Worker } from './timer-worker.ts';
 
 export interface ClaimedTimer extends DueTimer {
@@ -51,8 +52,6 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
   const concurrency = options.concurrency ?? 4;
   const kinds = Object.keys(options.kinds);
   const running = new Set<Promise<void>>();
-  let stopped = false;
-  let wake: (() => void) | undefined;
 
   async function runStep(timer: ClaimedTimer): Promise<void> {
     const kind = options.kinds[timer.kind]!;
@@ -97,36 +96,23 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
     for (const timer of claimed) {
       const task = runStep(timer).finally(() => {
         running.delete(task);
-        wake?.();
+        loop.wake();
       });
       running.add(task);
     }
     return claimed.length;
   }
 
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        if ((await runOnce()) > 0 && running.size < concurrency) continue;
-      } catch (error) {
-        if (!stopped) options.logger.warn(describeError(error), 'step worker poll failed');
-      }
-      await new Promise<void>((resolve) => {
-        const timeout = setTimeout(resolve, options.intervalMs);
-        wake = () => {
-          clearTimeout(timeout);
-          resolve();
-        };
-      });
-    }
-  })();
+  const loop = startPollLoop({
+    intervalMs: options.intervalMs,
+    poll: async () => (await runOnce()) > 0 && running.size < concurrency,
+    onError: (error) => options.logger.warn(describeError(error), 'step worker poll failed'),
+  });
 
   return {
     runOnce,
     async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
+      await loop.stop();
       await Promise.allSettled([...running]);
     },
   };

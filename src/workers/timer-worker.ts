@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { Clock } from '../clock.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import { fireDueTimers, type TimerHandler } from '../store/timers.ts';
+import { startPollLoop } from './poll-loop.ts';
 
 export interface Worker {
   stop(): Promise<void>;
@@ -25,47 +26,27 @@ export interface TimerWorkerOptions {
 
 export function startTimerWorker(options: TimerWorkerOptions): Worker {
   const workerId = options.workerId ?? `timers-${randomUUID().slice(0, 8)}`;
-  let stopped = false;
-  let wake: (() => void) | undefined;
   const handler: TimerHandler = async (tx, timer) => {
     const handle = options.handlers[timer.kind];
     if (!handle) throw new Error(`No handler for timer kind '${timer.kind}'`);
     await handle(tx, timer);
   };
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        const fired = await fireDueTimers(options.pool, {
-          now: options.clock.now(),
-          workerId,
-          limit: options.batchSize,
-          kinds: Object.keys(options.handlers),
-          handler,
-          onError: (timer, error) =>
-            options.logger.warn(
-              { timerId: timer.id, kind: timer.kind, caseId: timer.caseId, ...describeError(error) },
-              'timer handler failed',
-            ),
-        });
-        if (fired > 0) continue;
-      } catch (error) {
-        if (stopped) break;
-        options.logger.warn(describeError(error), 'timer worker poll failed');
-      }
-      await new Promise<void>((resolve) => {
-        const timeout = setTimeout(resolve, options.intervalMs);
-        wake = () => {
-          clearTimeout(timeout);
-          resolve();
-        };
-      });
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
-    },
-  };
+  const loop = startPollLoop({
+    intervalMs: options.intervalMs,
+    poll: async () =>
+      (await fireDueTimers(options.pool, {
+        now: options.clock.now(),
+        workerId,
+        limit: options.batchSize,
+        kinds: Object.keys(options.handlers),
+        handler,
+        onError: (timer, error) =>
+          options.logger.warn(
+            { timerId: timer.id, kind: timer.kind, caseId: timer.caseId, ...describeError(error) },
+            'timer handler failed',
+          ),
+      })) > 0,
+    onError: (error) => options.logger.warn(describeError(error), 'timer worker poll failed'),
+  });
+  return { stop: () => loop.stop() };
 }

@@ -31,7 +31,8 @@ export const terminalStates: ReadonlySet<CaseState> = new Set([
   'not_required',
 ]);
 
-const active: CaseState[] = [
+/** States in which a case is still being worked on (every state but the terminal ones). */
+export const activeCaseStates: readonly CaseState[] = [
   'received',
   'validated',
   'eligibility_checked',
@@ -67,7 +68,7 @@ export const caseTransitions = {
     to: 'failed',
   },
   retried: { from: ['failed'], to: 'validated' },
-  cancelled: { from: active, to: 'cancelled' },
+  cancelled: { from: activeCaseStates, to: 'cancelled' },
 } as const satisfies Record<string, { from: readonly CaseState[]; to: CaseState }>;
 
 export type CaseEventType = keyof typeof caseTransitions;

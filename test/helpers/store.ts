@@ -38,13 +38,13 @@ export async function countRows(
 export async function waitFor<T>(
   check: () => Promise<T> | T,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
       last = value;
     } catch (error) {
       last = error;

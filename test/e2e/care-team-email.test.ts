@@ -1,0 +1,105 @@
+/**
+ * Care-team e-mail through the whole gateway: SMTP configured by env, an approval and a denial from the
+ * simulated payer, and the messages read back from a real local SMTP server — from the clinic's identity, to the
+ * clinic's recipients for that outcome, with no PHI the clinic did not allow.
+ */
+import type { AddressInfo } from 'node:net';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseKind } from '../helpers/database.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { buildOrmOrder } from '../helpers/hl7-orders.ts';
+import { readJson } from '../helpers/http.ts';
+import { waitFor } from '../helpers/store.ts';
+import { type SimProcess, startClearinghouseSim } from '../sim/clearinghouse/process.ts';
+
+describe(`care-team e-mail through the gateway (${testDatabaseKind()})`, () => {
+  const received: Array<{ to: string[]; mail: ParsedMail }> = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', async () => {
+        received.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          mail: await simpleParser(Buffer.concat(chunks)),
+        });
+        callback();
+      });
+    },
+  });
+  let sim: SimProcess;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as AddressInfo).port;
+    sim = await startClearinghouseSim({ slowMs: 200 });
+    gw = await startTestGateway({
+      env: {
+        CLEARINGHOUSE_ENDPOINTS: `pagw-sim=${sim.endpoint}`,
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(port),
+      },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sim?.stop();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  async function decide(
+    memberId: string,
+    placer: string,
+  ): Promise<{ id: string; decision: { certificationNumber?: string } }> {
+    const res = await gw.postHl7(
+      buildOrmOrder({
+        messageId: `MAIL-${Date.now()}-${placer}`,
+        placerOrderNumber: placer,
+        memberId,
+        cpt: '70553',
+        patient: { family: 'ZZSECRETNAME', given: 'PAT', birthDate: '19700101', sex: 'F' },
+      }),
+    );
+    const id = (await readJson(res)).caseIds[0];
+    return (await waitFor(
+      async () => {
+        const c = await readJson(await gw.get(`/cases/${id}`));
+        return c.state === 'delivered' ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the case to be delivered' },
+    ))!;
+  }
+
+  it('mails the approval and the denial to the clinic’s recipients, from its identity, without PHI it did not allow', async () => {
+    const approved = await decide('W500000001', 'ORD-MAIL-1');
+    const denied = await decide('DENY500002', 'ORD-MAIL-2');
+    const mails = await waitFor(() => (received.length >= 2 ? received : undefined), {
+      timeoutMs: 30_000,
+      what: 'two e-mails',
+    });
+
+    const approval = mails.find((m) => m.mail.text?.includes(approved.id))!;
+    expect(approval.to).toEqual(['scheduling@goodhealth.example.org']);
+    expect(approval.mail.from?.value[0]).toMatchObject({
+      address: 'pa-desk@goodhealth.example.org',
+      name: 'Good Health Clinic PA desk',
+    });
+    expect(approval.mail.text).toContain('ORD-MAIL-1'); // placer order number: on clinic-a's allow-list
+    expect(approval.mail.text).toContain(approved.decision.certificationNumber!);
+
+    const denial = mails.find((m) => m.mail.text?.includes(denied.id))!;
+    expect(denial.to.sort()).toEqual(['careteam@goodhealth.example.org', 'ur@goodhealth.example.org']);
+    for (const { mail } of mails) {
+      const everything = `${mail.subject}\n${mail.text}\n${mail.html}`;
+      expect(everything).not.toContain('ZZSECRETNAME');
+      expect(everything).not.toContain('1970');
+      expect(everything).not.toMatch(/W500000001|DENY500002|MRN-100234/); // member id and MRN are not allowed
+    }
+  });
+});

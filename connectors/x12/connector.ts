@@ -264,6 +264,26 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     return result;
   }
 
+  /**
+   * The answer parsed and checked for 999/TA1 rejections; when it is unreadable or a rejection, the attempt is
+   * closed in the submissions log (rejected, or unknown) before the error is thrown.
+   */
+  async function readAnswer(record: { id: number }, response: ExchangeResponse): Promise<Parsed> {
+    try {
+      const parsed = parseAnswer(response);
+      refuseRejectedAcks(parsed);
+      return parsed;
+    } catch (error) {
+      await store.complete(record.id, {
+        status: error instanceof PayerRejectedError ? 'rejected' : 'unknown',
+        response: response.envelope.Payload ?? '',
+        errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
+        at: clock.now(),
+      });
+      throw error;
+    }
+  }
+
   /** Throws for a 999 or TA1 rejection: our interchange was refused (our bug or bad data), never retriable. */
   function refuseRejectedAcks(parsed: Parsed): void {
     if (parsed.ta1 && !parsed.ta1.accepted) {
@@ -562,19 +582,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         }),
       PayloadType.inquiry278,
     );
-    let parsed: Parsed;
-    try {
-      parsed = parseAnswer(response);
-      refuseRejectedAcks(parsed);
-    } catch (error) {
-      await store.complete(record.id, {
-        status: error instanceof PayerRejectedError ? 'rejected' : 'unknown',
-        response: response.envelope.Payload ?? '',
-        errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
-        at: clock.now(),
-      });
-      throw error;
-    }
+    const parsed = await readAnswer(record, response);
     const review = parsed.review;
     // AAA AA (authorization not found) / T5 (certification information missing) on an inquiry: no such review.
     const notFound =
@@ -651,19 +659,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
           (opts) => build270(request, opts),
           PayloadType.request270,
         );
-        let parsed: Parsed;
-        try {
-          parsed = parseAnswer(response);
-          refuseRejectedAcks(parsed);
-        } catch (error) {
-          await store.complete(record.id, {
-            status: error instanceof PayerRejectedError ? 'rejected' : 'unknown',
-            response: response.envelope.Payload ?? '',
-            errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
-            at: clock.now(),
-          });
-          throw error;
-        }
+        const parsed = await readAnswer(record, response);
         const answer = parsed.eligibility;
         if (!answer) {
           await store.complete(record.id, {

@@ -3,14 +3,23 @@
  * success, 1 when the input or the data is bad, 2 on a usage or configuration error.
  */
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { verifyAuditChain } from '../audit/audit-log.ts';
+import { appendAudit, verifyAuditChain } from '../audit/audit-log.ts';
 import { checkAuthorizationRequest } from '../canonical/index.ts';
 import { type GatewayConfig, loadConfig } from '../config/load-config.ts';
 import { isGatewayError } from '../errors/index.ts';
 import { startGateway } from '../gateway.ts';
 import { createLogger } from '../log/logger.ts';
-import { type ApiRole, apiRoles, createApiToken, migrate, openDatabase, openStore } from '../store/index.ts';
+import {
+  type ApiRole,
+  apiRoles,
+  createApiToken,
+  migrate,
+  openDatabase,
+  openStore,
+  withTransaction,
+} from '../store/index.ts';
 import { registerMapCommand } from './commands/map.ts';
 import { registerX12Commands } from './commands/x12.ts';
 
@@ -153,11 +162,23 @@ export function buildCli(): Command {
       }
       const config = configFrom(program.opts());
       await withStore(config, async (db) => {
-        const { token: secret, principal } = await createApiToken(db.pool, {
-          tenant: options.tenant,
-          roles: options.role,
-          label: options.label,
-          at: new Date(),
+        const at = new Date();
+        // The token and its audit row commit together: who made which token for whom is never lost.
+        const { token: secret, principal } = await withTransaction(db.pool, async (tx) => {
+          const created = await createApiToken(tx, {
+            tenant: options.tenant,
+            roles: options.role,
+            label: options.label,
+            at,
+          });
+          await appendAudit(tx, {
+            tenant: options.tenant,
+            actor: { id: `cli:${userInfo().username}`, onBehalfOf: `tenant:${options.tenant}` },
+            action: 'token.created',
+            details: { tokenId: created.principal.tokenId, roles: options.role },
+            at,
+          });
+          return created;
         });
         process.stdout.write(`${secret}\n`);
         process.stderr.write(

@@ -147,4 +147,21 @@ describe(`pagw audit verify against ${testDatabaseKind()}`, () => {
     expect(broken.stdout).toContain('row 2: row content does not match its hash (edited)');
     expect(broken.stdout).toContain('audit log BROKEN');
   });
+
+  it('audits token creation: who made which token for which tenant, with no secret', async () => {
+    const env = cleanEnv({ DATABASE_URL: databaseUrlOf(db) });
+    const created = await runCli(['token', 'create', '--tenant', 'clinic-z', '--role', 'erp'], { env });
+    expect(created.code).toBe(0);
+    const { rows } = await db.pool.query(
+      `SELECT tenant_id, actor, on_behalf_of, details FROM audit_log WHERE action = 'token.created'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      tenant_id: 'clinic-z',
+      on_behalf_of: 'tenant:clinic-z',
+      details: { roles: ['erp'] },
+    });
+    expect(rows[0].actor).toMatch(/^cli:/);
+    expect(JSON.stringify(rows[0])).not.toContain(created.stdout.trim());
+  });
 });

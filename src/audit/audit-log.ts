@@ -55,26 +55,43 @@ function hashRow(row: Omit<AuditRow, 'hash'>): string {
 
 /** Appends one audit row inside the caller's transaction (the row commits or rolls back with the action). */
 export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ seq: number; hash: string }> {
+  return appendAuditEntries(tx, [entry]);
+}
+
+/**
+ * Appends audit rows, in order, inside the caller's transaction. Appending locks the chain head until the
+ * transaction ends, so transactions that write several things collect their entries (see `auditTo` on
+ * createCase/transitionCase) and append them here as their LAST step: the head is then held for three
+ * statements instead of the whole transaction, and concurrent transactions barely wait on it.
+ */
+export async function appendAuditEntries(
+  tx: Tx,
+  entries: readonly AuditEntry[],
+): Promise<{ seq: number; hash: string }> {
   const head = await tx.query<{ seq: number; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
   );
-  const previous = head.rows[0]!;
-  const row: Omit<AuditRow, 'hash'> = {
-    seq: previous.seq + 1,
-    at: entry.at,
-    tenant_id: entry.tenant,
-    actor: entry.actor.id,
-    on_behalf_of: entry.actor.onBehalfOf ?? null,
-    action: entry.action,
-    case_id: entry.caseId ?? null,
-    details: entry.details ?? {},
-    prev_hash: previous.hash,
-  };
-  const hash = hashRow(row);
-  await tx.query(
-    `INSERT INTO audit_log (seq, at, tenant_id, actor, on_behalf_of, action, case_id, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
+  let { seq, hash } = head.rows[0]!;
+  if (entries.length === 0) return { seq, hash };
+  const values: unknown[] = [];
+  const tuples: string[] = [];
+  for (const entry of entries) {
+    const row: Omit<AuditRow, 'hash'> = {
+      seq: seq + 1,
+      at: entry.at,
+      tenant_id: entry.tenant,
+      actor: entry.actor.id,
+      on_behalf_of: entry.actor.onBehalfOf ?? null,
+      action: entry.action,
+      case_id: entry.caseId ?? null,
+      details: entry.details ?? {},
+      prev_hash: hash,
+    };
+    seq = row.seq;
+    hash = hashRow(row);
+    const base = values.length;
+    tuples.push(`(${Array.from({ length: 10 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+    values.push(
       row.seq,
       row.at,
       row.tenant_id,
@@ -85,10 +102,15 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ seq: num
       row.details,
       row.prev_hash,
       hash,
-    ],
+    );
+  }
+  await tx.query(
+    `INSERT INTO audit_log (seq, at, tenant_id, actor, on_behalf_of, action, case_id, details, prev_hash, hash)
+     VALUES ${tuples.join(', ')}`,
+    values,
   );
-  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [row.seq, hash]);
-  return { seq: row.seq, hash };
+  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, hash]);
+  return { seq, hash };
 }
 
 export interface AuditVerification {

@@ -10,7 +10,7 @@
  * - audits the accept or reject with actor and on-behalf-of.
  * Transports answer the sender (ACK, HTTP status) only after this resolves, i.e. after the commit.
  */
-import { type Actor, appendAudit } from '../audit/audit-log.ts';
+import { type Actor, type AuditEntry, appendAudit, appendAuditEntries } from '../audit/audit-log.ts';
 import { DeadLetterHeader } from '../bus/dead-letter.ts';
 import type { Clock } from '../clock.ts';
 import { type ErrorCode, GatewayError, toGatewayError } from '../errors/index.ts';
@@ -166,6 +166,8 @@ async function recordAccepted(
   at: Date,
 ): Promise<string[]> {
   const caseIds: string[] = [];
+  // Audit rows are appended together as the last step, so the audit chain head is locked only briefly.
+  const audit: AuditEntry[] = [];
   for (const request of outcome.requests) {
     const id = caseIdFor(request.tenant, request.idempotencyKey);
     const received = {
@@ -182,6 +184,7 @@ async function recordAccepted(
       at,
       correlationId: message.correlationId,
       outbox: deps.outbound?.({ event: 'received', after: received, previousState: null, at }) ?? [],
+      auditTo: audit,
     });
     caseIds.push(created.case.id);
     if (!created.created) continue;
@@ -195,6 +198,7 @@ async function recordAccepted(
       correlationId: message.correlationId,
       outbox: (after, before) =>
         deps.outbound?.({ event: 'validated', after, previousState: before.state, at }) ?? [],
+      auditTo: audit,
     });
     await scheduleTimer(
       tx,
@@ -202,7 +206,7 @@ async function recordAccepted(
       at,
     );
   }
-  await appendAudit(tx, {
+  audit.push({
     tenant: message.tenant,
     actor,
     action: 'inbound.accepted',
@@ -215,6 +219,7 @@ async function recordAccepted(
     },
     at,
   });
+  await appendAuditEntries(tx, audit);
   return caseIds;
 }
 

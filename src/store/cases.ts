@@ -2,7 +2,7 @@
  * Case persistence. A case is created with its inbound idempotency key, and every state change writes the
  * case row, one case event, its outbox rows and an audit row in the caller's single transaction.
  */
-import { type Actor, appendAudit } from '../audit/audit-log.ts';
+import { type Actor, type AuditEntry, appendAudit } from '../audit/audit-log.ts';
 import type { AuthorizationDecision, AuthorizationRequest } from '../canonical/index.ts';
 import { NotFoundError, StateTransitionError } from '../errors/index.ts';
 import { type CaseEventType, type CaseState, nextCaseState } from '../workflow/case-state-machine.ts';
@@ -64,10 +64,21 @@ function toRecord(row: CaseRow): CaseRecord {
   };
 }
 
+/** Appends the entry now, or hands it to the caller's collector. */
+async function audit(tx: Tx, collector: AuditEntry[] | undefined, entry: AuditEntry): Promise<void> {
+  if (collector) collector.push(entry);
+  else await appendAudit(tx, entry);
+}
+
 export interface CreateCaseInput {
   request: AuthorizationRequest;
   actor: Actor;
   at: Date;
+  /**
+   * Collect the audit entry here instead of appending it now; the caller appends everything it collected as the
+   * last step of its transaction (appendAuditEntries), so the audit chain head is locked only briefly.
+   */
+  auditTo?: AuditEntry[];
   outbox?: readonly OutboxMessage[];
   correlationId?: string;
 }
@@ -108,7 +119,7 @@ export async function createCase(tx: Tx, input: CreateCaseInput): Promise<Create
     { tenant: request.tenant, caseId: id, correlationId: input.correlationId, at },
     input.outbox ?? [],
   );
-  await appendAudit(tx, {
+  await audit(tx, input.auditTo, {
     tenant: request.tenant,
     actor,
     action: 'case.received',
@@ -147,6 +158,8 @@ export interface TransitionInput {
   /** When set, the transition fails unless the case is still at this version (optimistic check). */
   expectedVersion?: number;
   correlationId?: string;
+  /** Collect the audit entry instead of appending it now (see CreateCaseInput.auditTo). */
+  auditTo?: AuditEntry[];
 }
 
 export interface TransitionResult {
@@ -209,7 +222,7 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     { tenant: input.tenant, caseId: input.caseId, correlationId: input.correlationId, at: input.at },
     messages,
   );
-  await appendAudit(tx, {
+  await audit(tx, input.auditTo, {
     tenant: input.tenant,
     actor: input.actor,
     action: `case.${input.event}`,

@@ -5,7 +5,7 @@
  * (a case that moved meanwhile, say cancelled, makes the step re-read and re-decide instead of overwriting).
  */
 import type { PayerCallContext, PayerChannel, PayerConnector } from '../../connectors/payer-connector.ts';
-import type { Actor } from '../audit/audit-log.ts';
+import { type Actor, type AuditEntry, appendAuditEntries } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
 import type { Logger } from '../log/logger.ts';
@@ -91,6 +91,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
   async function apply(record: CaseRecord, timer: ClaimedTimer, plan: TransitionPlan): Promise<void> {
     const at = clock.now();
     await withTransaction(db.pool, async (tx) => {
+      const audit: AuditEntry[] = [];
       const result = await transitionCase(tx, {
         tenant: record.tenant,
         caseId: record.id,
@@ -102,6 +103,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         expectedVersion: record.version,
         outbox: (after, before) =>
           deps.outbound?.({ event: plan.event, after, previousState: before.state, at }) ?? [],
+        auditTo: audit,
       });
       if (plan.nextStepInMs !== undefined)
         await scheduleAdvance(tx, record, new Date(at.getTime() + plan.nextStepInMs), at);
@@ -113,6 +115,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         );
       }
       await completeTimer(tx, timer.id, at);
+      await appendAuditEntries(tx, audit); // last, so the audit chain head is held only briefly
     });
     logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
   }

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/audit/audit-log.ts';
-import { type Database, transitionCase, withTransaction } from '../../src/store/index.ts';
+import { type AuditEntry, appendAuditEntries, verifyAuditChain } from '../../src/audit/audit-log.ts';
+import { createCase, type Database, transitionCase, withTransaction } from '../../src/store/index.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { sampleRequest } from '../helpers/fixtures.ts';
 import { insertSampleCase, testActor } from '../helpers/store.ts';
 
 describe(`audit log hash chain on ${testDatabaseKind()}`, () => {
@@ -33,6 +34,46 @@ describe(`audit log hash chain on ${testDatabaseKind()}`, () => {
 
   it('verifies an untouched chain', async () => {
     expect(await verifyAuditChain(db.pool)).toEqual({ ok: true, rowsChecked: 8, failures: [] });
+  });
+
+  it('entries collected during a transaction and appended at its end chain like single appends', async () => {
+    const at = new Date('2026-03-01T11:00:00Z');
+    const before = await verifyAuditChain(db.pool);
+    await withTransaction(db.pool, async (tx) => {
+      const audit: AuditEntry[] = [];
+      const created = await createCase(tx, {
+        request: sampleRequest({ idempotencyKey: 'collected-1' }),
+        actor: testActor,
+        at,
+        auditTo: audit,
+      });
+      await transitionCase(tx, {
+        tenant: created.case.tenant,
+        caseId: created.case.id,
+        event: 'validated',
+        actor: testActor,
+        at,
+        auditTo: audit,
+      });
+      audit.push({
+        tenant: 'clinic-a',
+        actor: testActor,
+        action: 'inbound.accepted',
+        details: { caseIds: [created.case.id] },
+        at,
+      });
+      // Nothing appended yet (asked through the transaction: PGlite runs one transaction at a time).
+      expect((await tx.query('SELECT count(*)::int AS n FROM audit_log')).rows[0].n).toBe(before.rowsChecked);
+      await appendAuditEntries(tx, audit);
+    });
+    const after = await verifyAuditChain(db.pool);
+    expect(after).toMatchObject({ ok: true, rowsChecked: before.rowsChecked + 3 });
+    const actions = await db.pool.query('SELECT action FROM audit_log ORDER BY seq DESC LIMIT 3');
+    expect(actions.rows.map((r) => r.action).reverse()).toEqual([
+      'case.received',
+      'case.validated',
+      'inbound.accepted',
+    ]);
   });
 
   it('refuses UPDATE and DELETE on the audit log', async () => {

@@ -12,10 +12,11 @@ import type {
   Quantity,
   ServiceLine,
 } from '../../src/canonical/types.generated.ts';
-import type { EnvelopeOptions } from './envelope.ts';
-import { x12Text } from './envelope.ts';
+import { buildInterchange, type EnvelopeOptions, type SegmentData, x12Text } from './envelope.ts';
 import { X12BuildError } from './errors.ts';
+import type { TransactionSpec } from './spec.ts';
 import { isoDateToX12 } from './transaction.ts';
+import { assertValidInterchange } from './validator.ts';
 
 export interface PayerIdentity {
   /** 2010A/2100A NM103. */
@@ -231,4 +232,23 @@ export function members(request: AuthorizationRequest): {
     dependent: patient,
     relationship: relationshipCode[coverage.relationshipToSubscriber] ?? '21',
   };
+}
+
+/**
+ * The last step of every builder: checks the trace originator, envelopes the transaction set, and refuses an
+ * interchange that breaks its TR3 before it can leave. `segments` is a thunk so the envelope problems surface first.
+ */
+export function buildCheckedInterchange(
+  envelope: EnvelopeOptions,
+  transaction: { functionalId: string; setId: string; version: string; spec: TransactionSpec },
+  traceOriginator: string,
+  segments: () => readonly SegmentData[],
+): string {
+  if (!/^.{10}$/.test(traceOriginator)) {
+    throw unmappable('traceOriginator', 'TRN03 (originating company id) must be exactly 10 characters');
+  }
+  const { spec, ...header } = transaction;
+  const text = buildInterchange(envelope, { ...header, segments: segments() });
+  assertValidInterchange(text, [spec]);
+  return text;
 }

@@ -10,14 +10,13 @@ import { partyLevels } from '../005010X217/build-278.ts';
 import { servicesReviewSpec } from '../005010X217/spec.ts';
 import {
   type BuildOptions,
+  buildCheckedInterchange,
   dateValue,
   placeOfService,
   servicesSpan,
   serviceType,
-  unmappable,
 } from '../build-parts.ts';
-import { buildInterchange, type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
-import { assertValidInterchange } from '../validator.ts';
+import { type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
 
 export const inquiry278Spec = servicesReviewSpec('005010X215');
 
@@ -50,15 +49,10 @@ export function buildInquirySegments(
 }
 
 export function buildInquiry(request: AuthorizationRequest, options: BuildInquiryOptions): string {
-  if (!/^.{10}$/.test(options.traceOriginator)) {
-    throw unmappable('traceOriginator', 'TRN03 (originating company id) must be exactly 10 characters');
-  }
-  const text = buildInterchange(options.envelope, {
-    functionalId: 'HI',
-    setId: '278',
-    version: '005010X215',
-    segments: buildInquirySegments(request, options),
-  });
-  assertValidInterchange(text, [inquiry278Spec]);
-  return text;
+  return buildCheckedInterchange(
+    options.envelope,
+    { functionalId: 'HI', setId: '278', version: '005010X215', spec: inquiry278Spec },
+    options.traceOriginator,
+    () => buildInquirySegments(request, options),
+  );
 }

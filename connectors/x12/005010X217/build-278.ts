@@ -11,6 +11,7 @@ import type { AuthorizationRequest } from '../../../src/canonical/types.generate
 import {
   addressSegments,
   type BuildOptions,
+  buildCheckedInterchange,
   dateValue,
   demographics,
   diagnosisComposites,
@@ -25,8 +26,7 @@ import {
   serviceType,
   unmappable,
 } from '../build-parts.ts';
-import { buildInterchange, type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
-import { assertValidInterchange } from '../validator.ts';
+import { type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
 import { request278Spec } from './spec.ts';
 
 /** Places of service billed on an institutional claim: their lines go in SV2, the rest in SV1. */
@@ -158,15 +158,10 @@ export function build278Segments(request: AuthorizationRequest, options: Build27
 
 /** The whole 278 interchange, validated against the TR3 before it is returned. */
 export function build278(request: AuthorizationRequest, options: Build278Options): string {
-  if (!/^.{10}$/.test(options.traceOriginator)) {
-    throw unmappable('traceOriginator', 'TRN03 (originating company id) must be exactly 10 characters');
-  }
-  const text = buildInterchange(options.envelope, {
-    functionalId: 'HI',
-    setId: '278',
-    version: '005010X217',
-    segments: build278Segments(request, options),
-  });
-  assertValidInterchange(text, [request278Spec]);
-  return text;
+  return buildCheckedInterchange(
+    options.envelope,
+    { functionalId: 'HI', setId: '278', version: '005010X217', spec: request278Spec },
+    options.traceOriginator,
+    () => build278Segments(request, options),
+  );
 }

@@ -9,6 +9,7 @@
 import type { AuthorizationRequest } from '../../../src/canonical/types.generated.ts';
 import {
   type BuildOptions,
+  buildCheckedInterchange,
   dateValue,
   demographics,
   members,
@@ -18,8 +19,7 @@ import {
   serviceType,
   unmappable,
 } from '../build-parts.ts';
-import { buildInterchange, type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
-import { assertValidInterchange } from '../validator.ts';
+import { type SegmentData, x12Text, x12Timestamp } from '../envelope.ts';
 import { inquiry270Spec } from './spec-270.ts';
 
 export function build270Segments(request: AuthorizationRequest, options: BuildOptions): SegmentData[] {
@@ -87,15 +87,10 @@ export function build270Segments(request: AuthorizationRequest, options: BuildOp
 }
 
 export function build270(request: AuthorizationRequest, options: BuildOptions): string {
-  if (!/^.{10}$/.test(options.traceOriginator)) {
-    throw unmappable('traceOriginator', 'TRN03 (originating company id) must be exactly 10 characters');
-  }
-  const text = buildInterchange(options.envelope, {
-    functionalId: 'HS',
-    setId: '270',
-    version: '005010X279A1',
-    segments: build270Segments(request, options),
-  });
-  assertValidInterchange(text, [inquiry270Spec]);
-  return text;
+  return buildCheckedInterchange(
+    options.envelope,
+    { functionalId: 'HS', setId: '270', version: '005010X279A1', spec: inquiry270Spec },
+    options.traceOriginator,
+    () => build270Segments(request, options),
+  );
 }

@@ -15,8 +15,8 @@ import { describeError, type Logger } from '../../log/logger.ts';
 import type { BusMetrics } from '../../metrics/metrics.ts';
 import { newEventId } from '../../store/ids.ts';
 import { type Tx, withTransaction } from '../../store/sql.ts';
-import { deadLetterMessage } from '../dead-letter.ts';
-import { type BackoffPolicy, backoffDelay, deliver, isRetriableError, pause } from '../delivery.ts';
+import { consumeOne } from '../consume-one.ts';
+import { type BackoffPolicy, backoffDelay, isRetriableError, pause } from '../delivery.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type {
   Bus,
@@ -508,57 +508,21 @@ class PartitionReader {
             value: row.value,
             headers: row.headers,
           };
-          const started = performance.now();
-          const outcome = await deliver(message, {
+          const finished = await consumeOne(message, {
             handle,
             maxAttempts: this.subscription.options.maxAttempts ?? 5,
             signal,
             backoff: this.bus.options.backoff,
-            onFailure: ({ attempt, retriable, error, delayMs }) => {
-              this.bus.options.metrics?.retries.inc({ ...labels, retriable: String(retriable) });
-              logger.warn(
-                {
-                  group,
-                  topic: this.topic,
-                  partition: this.partition,
-                  offset: message.offset,
-                  attempt,
-                  retriable,
-                  delayMs,
-                  ...describeError(error),
-                },
-                'message handler failed; retrying',
-              );
-            },
+            group,
+            sourceTopic: this.topic,
+            deadLetterTopic: this.bus.options.deadLetterTopic,
+            clock: this.bus.clock,
+            logger,
+            metrics: this.bus.options.metrics,
+            labels,
+            publishDeadLetter: (dead) => this.publishDeadLetter(dead, signal),
           });
-          if (outcome.kind === 'abandoned') break;
-          if (outcome.kind === 'dead-letter') {
-            const dead = deadLetterMessage(message, {
-              deadLetterTopic: this.bus.options.deadLetterTopic,
-              sourceTopic: this.topic,
-              group,
-              attempts: outcome.attempts,
-              error: outcome.error,
-              at: this.bus.clock.now(),
-            });
-            if (!(await this.publishDeadLetter(dead, signal))) break;
-            logger.error(
-              {
-                group,
-                topic: this.topic,
-                partition: this.partition,
-                offset: message.offset,
-                attempts: outcome.attempts,
-                ...describeError(outcome.error),
-              },
-              'message dead-lettered',
-            );
-          }
-          this.bus.options.metrics?.consumed.inc({
-            ...labels,
-            outcome: outcome.kind === 'handled' ? 'handled' : 'dead_letter',
-          });
-          this.bus.options.metrics?.handlerSeconds.observe(labels, (performance.now() - started) / 1000);
+          if (!finished) break;
           done = row.offset + 1;
           // Commit along the way too, so a crash redelivers at most a few messages.
           if (done - next >= commitEvery.messages || performance.now() - lastCommit >= commitEvery.ms) {

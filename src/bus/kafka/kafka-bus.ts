@@ -28,8 +28,8 @@ import type { GatewayConfig } from '../../config/load-config.ts';
 import { GatewayError } from '../../errors/index.ts';
 import { describeError, type Logger } from '../../log/logger.ts';
 import type { BusMetrics } from '../../metrics/metrics.ts';
-import { deadLetterMessage } from '../dead-letter.ts';
-import { type BackoffPolicy, backoffDelay, deliver, pause } from '../delivery.ts';
+import { consumeOne } from '../consume-one.ts';
+import { type BackoffPolicy, backoffDelay, pause } from '../delivery.ts';
 import type { Bus, BusHeaders, OutgoingMessage, SubscribeOptions, Subscription } from '../port.ts';
 import { assertTopicNames } from '../topics.ts';
 
@@ -398,56 +398,23 @@ class KafkaSubscription implements Subscription {
         value: raw.value ?? Buffer.alloc(0),
         headers: headersToStrings(raw.headers),
       };
-      const started = performance.now();
-      const outcome = await deliver(message, {
+      const finished = await consumeOne(message, {
         handle,
         maxAttempts: this.options.maxAttempts ?? 5,
         signal,
         isStale: () => !isRunning() || isStale(),
         keepAlive: heartbeat,
         backoff: this.bus.options.backoff,
-        onFailure: ({ attempt, retriable, error, delayMs }) => {
-          metrics?.retries.inc({ ...labels, retriable: String(retriable) });
-          logger.warn(
-            {
-              group,
-              topic,
-              partition: batch.partition,
-              offset: raw.offset,
-              attempt,
-              retriable,
-              delayMs,
-              ...describeError(error),
-            },
-            'message handler failed; retrying',
-          );
-        },
+        group,
+        sourceTopic: batch.topic,
+        deadLetterTopic: this.bus.options.deadLetterTopic,
+        clock: this.bus.clock,
+        logger,
+        metrics,
+        labels,
+        publishDeadLetter: (dead) => this.deadLetter(dead, heartbeat),
       });
-      if (outcome.kind === 'abandoned') break;
-      if (outcome.kind === 'dead-letter') {
-        const dead = deadLetterMessage(message, {
-          deadLetterTopic: this.bus.options.deadLetterTopic,
-          sourceTopic: batch.topic,
-          group,
-          attempts: outcome.attempts,
-          error: outcome.error,
-          at: this.bus.clock.now(),
-        });
-        if (!(await this.deadLetter(dead, heartbeat))) break;
-        logger.error(
-          {
-            group,
-            topic,
-            partition: batch.partition,
-            offset: raw.offset,
-            attempts: outcome.attempts,
-            ...describeError(outcome.error),
-          },
-          'message dead-lettered',
-        );
-      }
-      metrics?.consumed.inc({ ...labels, outcome: outcome.kind === 'handled' ? 'handled' : 'dead_letter' });
-      metrics?.handlerSeconds.observe(labels, (performance.now() - started) / 1000);
+      if (!finished) break;
       resolveOffset(raw.offset);
       await commitOffsetsIfNecessary();
       await heartbeat();

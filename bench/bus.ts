@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * bench/bus: end-to-end orders per second from pa.orders.hl7v2 to a published outbox event, on a Kafka-protocol
  * broker (librdkafka's mock cluster, or KAFKA_BROKERS) with PostgreSQL, and its ratio to a bare kafkajs
@@ -29,6 +30,7 @@ import { createCaseOutboundPlanner } from '../src/outbound/planner.ts';
 import { loadTenantDirectory } from '../src/outbound/tenant-loader.ts';
 import { type Database, migrate, openDatabase } from '../src/store/index.ts';
 import { startOutboxRelay } from '../src/store/outbox-relay.ts';
+import { createVault, masterKeyRingOf } from '../src/vault/index.ts';
 import { caseCreatingHandler, orderMessage } from '../test/helpers/bus-scenario.ts';
 import { buildOrmOrder } from '../test/helpers/hl7-orders.ts';
 import { startKafka, uniqueName } from '../test/helpers/kafka.ts';
@@ -167,7 +169,14 @@ async function gatewayWithMapping(brokers: string[], prefix: string, db: Databas
     topics: { claimResponse: 'pa.claimresponse.v1', status: 'pa.status.v1' },
   });
   const handlers = createOrderTopicHandlers(
-    { db, clock: systemClock, logger, deadLetterTopic: 'pa.deadletter.v1', outbound },
+    {
+      db,
+      clock: systemClock,
+      logger,
+      deadLetterTopic: 'pa.deadletter.v1',
+      outbound,
+      phi: createVault({ pool: db.pool, keys: masterKeyRingOf([randomBytes(32)]), clock: systemClock }).phi,
+    },
     { ordersHl7v2: 'pa.orders.hl7v2', ordersFhir: 'pa.orders.fhir' },
   );
   let startedAt = 0;

@@ -21,13 +21,26 @@ export const generatedTypes: ReadonlyArray<{ schemas: string[]; output: string }
   { schemas: ['schemas/config.json'], output: 'src/config/types.generated.ts' },
   { schemas: ['schemas/payer.json'], output: 'src/workflow/rules/types.generated.ts' },
   {
-    schemas: ['schemas/events/status.v1.json', 'schemas/tenant.json', 'schemas/hl7v2-status-mapping.json'],
+    schemas: [
+      'schemas/events/status.v1.json',
+      'schemas/events/pharmacy-writeback.v1.json',
+      'schemas/tenant.json',
+      'schemas/hl7v2-status-mapping.json',
+    ],
     output: 'src/outbound/types.generated.ts',
+  },
+  { schemas: ['schemas/events/task.v1.json'], output: 'src/outbound/tasks/types.generated.ts' },
+  {
+    schemas: ['schemas/review-policies.json', 'schemas/review-code-table.json'],
+    output: 'src/workflow/review/types.generated.ts',
   },
   {
     schemas: ['schemas/mapping.json', 'schemas/sender-profile.json', 'schemas/code-table.json'],
     output: 'src/mapping/types.generated.ts',
   },
+  { schemas: ['schemas/pharmacy-webhook-mapping.json'], output: 'src/mapping/pharmacy/types.generated.ts' },
+  { schemas: ['schemas/portal-recipe.json'], output: 'connectors/portal/types.generated.ts' },
+  { schemas: ['schemas/drug-criteria.json'], output: 'src/workflow/pharmacy/types.generated.ts' },
 ];
 
 const banner =

@@ -12,6 +12,7 @@ import type {
   Quantity,
   ServiceLine,
 } from '../../src/canonical/types.generated.ts';
+import { codeTable } from './code-lists.ts';
 import { buildInterchange, type EnvelopeOptions, type SegmentData, x12Text } from './envelope.ts';
 import { X12BuildError } from './errors.ts';
 import type { TransactionSpec } from './spec.ts';
@@ -64,12 +65,12 @@ export const sexCode: Record<NonNullable<Person['sex']>, string> = {
 };
 
 /** INS02 individual relationship code of a dependent. */
-export const relationshipCode: Record<string, string> = {
+export const relationshipCode: Record<string, string> = codeTable({
   spouse: '01',
   child: '19',
   other: 'G8',
   unknown: '21',
-};
+});
 
 export function addressSegments(address: Person['address']): [string, string[]][] {
   if (!address?.line?.length && !address?.city) return [];

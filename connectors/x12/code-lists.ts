@@ -4,6 +4,15 @@
  * Canonical URIs follow https://codesystem.x12.org/005010/<element number>, as the canonical model does.
  */
 
+/**
+ * A code table as a frozen null-prototype object: a code read from the wire such as `toString` or `constructor`
+ * finds nothing, where a plain object literal would hand back an Object.prototype function (fuzz finding: HCR01
+ * `toString` gave a decision whose outcome was a function).
+ */
+export function codeTable<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
 export const x12CodeSystem = {
   reviewAction: 'https://codesystem.x12.org/005010/306',
   rejectReason: 'https://codesystem.x12.org/005010/901',
@@ -14,10 +23,62 @@ export const x12CodeSystem = {
   elementSyntaxError: 'https://codesystem.x12.org/005010/621',
   transactionSetSyntaxError: 'https://codesystem.x12.org/005010/718',
   interchangeNote: 'https://codesystem.x12.org/005010/I18',
+  reportType: 'https://codesystem.x12.org/005010/755',
 } as const;
 
+/** PWK01, element 755: report type codes a payer asks for in a 278 (the common ones; others keep their code). */
+export const reportTypeCodes: Readonly<Record<string, string>> = codeTable({
+  '03': 'Report justifying treatment beyond utilization guidelines',
+  '04': 'Drugs administered',
+  '05': 'Treatment diagnosis',
+  '06': 'Initial assessment',
+  '07': 'Functional goals',
+  '08': 'Plan of treatment',
+  '09': 'Progress report',
+  '10': 'Continued treatment',
+  '11': 'Chemical analysis',
+  '13': 'Certified test report',
+  '15': 'Justification for admission',
+  '48': 'Referral form',
+  '55': 'Rental agreement',
+  '59': 'Benefit letter',
+  '77': 'Support data for verification',
+  AS: 'Admission summary',
+  B2: 'Prescription',
+  B3: 'Physician order',
+  BR: 'Benchmark testing results',
+  CT: 'Certification',
+  DA: 'Dental models',
+  DG: 'Diagnostic report',
+  DS: 'Discharge summary',
+  EB: 'Explanation of benefits',
+  MT: 'Models',
+  NN: 'Nursing notes',
+  OB: 'Operative note',
+  OC: 'Oxygen content averaging report',
+  OD: 'Orders and treatments document',
+  OE: 'Objective physical examination',
+  OX: 'Oxygen therapy certification',
+  OZ: 'Support data for claim',
+  P4: 'Pathology report',
+  P5: 'Patient medical history document',
+  PE: 'Parenteral or enteral certification',
+  PN: 'Physical therapy notes',
+  PO: 'Prosthetics or orthotic certification',
+  PQ: 'Paramedical results',
+  PY: "Physician's report",
+  PZ: 'Physical therapy certification',
+  RB: 'Radiology films',
+  RR: 'Radiology reports',
+  RT: 'Report of tests and analysis report',
+  RX: 'Renewable oxygen content averaging report',
+  SG: 'Symptoms document',
+  V5: 'Death notification',
+  XP: 'Photographs',
+});
+
 /** HCR01, element 306: health care services review action. */
-export const reviewActionCodes: Readonly<Record<string, string>> = {
+export const reviewActionCodes: Readonly<Record<string, string>> = codeTable({
   A1: 'Certified in total',
   A2: 'Certified - partial',
   A3: 'Not certified',
@@ -26,10 +87,10 @@ export const reviewActionCodes: Readonly<Record<string, string>> = {
   C: 'Cancelled',
   CT: 'Contact payer',
   NA: 'No action required',
-};
+});
 
 /** AAA03, element 901: reject reason (the codes 270/271 and 278 use). */
-export const rejectReasonCodes: Readonly<Record<string, string>> = {
+export const rejectReasonCodes: Readonly<Record<string, string>> = codeTable({
   '04': 'Authorized quantity exceeded',
   '15': 'Required application data missing',
   '33': 'Input errors',
@@ -84,10 +145,10 @@ export const rejectReasonCodes: Readonly<Record<string, string>> = {
   MA: 'Missing authorization number',
   T4: 'Payer name or identifier missing',
   T5: 'Certification information missing',
-};
+});
 
 /** AAA04, element 889: follow-up action. */
-export const followUpActionCodes: Readonly<Record<string, string>> = {
+export const followUpActionCodes: Readonly<Record<string, string>> = codeTable({
   C: 'Please correct and resubmit',
   N: 'Resubmission not allowed',
   P: 'Please resubmit original transaction',
@@ -96,10 +157,10 @@ export const followUpActionCodes: Readonly<Record<string, string>> = {
   W: 'Please wait 30 days and resubmit',
   X: 'Please wait 10 days and resubmit',
   Y: 'Do not resubmit; we will hand deliver/respond',
-};
+});
 
 /** EB01, element 1390: eligibility or benefit information. */
-export const benefitCodes: Readonly<Record<string, string>> = {
+export const benefitCodes: Readonly<Record<string, string>> = codeTable({
   '1': 'Active coverage',
   '2': 'Active - full risk capitation',
   '3': 'Active - services capitated',
@@ -135,12 +196,12 @@ export const benefitCodes: Readonly<Record<string, string>> = {
   W: 'Other source of data',
   X: 'Health care facility',
   Y: 'Spend down',
-};
+});
 export const activeBenefitCodes: ReadonlySet<string> = new Set(['1', '2', '3', '4', '5']);
 export const inactiveBenefitCodes: ReadonlySet<string> = new Set(['6', '7', '8']);
 
 /** IK304, element 620: implementation segment syntax error. */
-export const segmentSyntaxErrors: Readonly<Record<string, string>> = {
+export const segmentSyntaxErrors: Readonly<Record<string, string>> = codeTable({
   '1': 'Unrecognized segment ID',
   '2': 'Unexpected segment',
   '3': 'Required segment missing',
@@ -154,10 +215,10 @@ export const segmentSyntaxErrors: Readonly<Record<string, string>> = {
   I7: 'Implementation loop occurs under minimum times',
   I8: 'Implementation segment below minimum use',
   I9: 'Implementation dependent "not used" segment present',
-};
+});
 
 /** IK403, element 621: implementation data element syntax error. */
-export const elementSyntaxErrors: Readonly<Record<string, string>> = {
+export const elementSyntaxErrors: Readonly<Record<string, string>> = codeTable({
   '1': 'Required data element missing',
   '2': 'Conditional required data element missing',
   '3': 'Too many data elements',
@@ -176,10 +237,10 @@ export const elementSyntaxErrors: Readonly<Record<string, string>> = {
   I13: 'Implementation dependent "not used" data element present',
   I6: 'Code value not used in implementation',
   I9: 'Implementation dependent data element missing',
-};
+});
 
 /** IK502…IK506, element 718: transaction set syntax error. */
-export const transactionSetSyntaxErrors: Readonly<Record<string, string>> = {
+export const transactionSetSyntaxErrors: Readonly<Record<string, string>> = codeTable({
   '1': 'Transaction set not supported',
   '2': 'Transaction set trailer missing',
   '3': 'Transaction set control number in header and trailer do not match',
@@ -192,10 +253,10 @@ export const transactionSetSyntaxErrors: Readonly<Record<string, string>> = {
   '23': 'Transaction set control number not unique within the functional group',
   I5: 'Implementation one or more segments in error',
   I6: 'Implementation convention not supported',
-};
+});
 
 /** IK501 / AK901: acknowledgment code. */
-export const acknowledgmentCodes: Readonly<Record<string, string>> = {
+export const acknowledgmentCodes: Readonly<Record<string, string>> = codeTable({
   A: 'Accepted',
   E: 'Accepted but errors were noted',
   M: 'Rejected, message authentication code (MAC) failed',
@@ -203,11 +264,11 @@ export const acknowledgmentCodes: Readonly<Record<string, string>> = {
   R: 'Rejected',
   W: 'Rejected, assurance failed validity tests',
   X: 'Rejected, content after decryption could not be analyzed',
-};
+});
 export const acceptedAcknowledgmentCodes: ReadonlySet<string> = new Set(['A', 'E']);
 
 /** TA105, element I18: interchange note. */
-export const interchangeNoteCodes: Readonly<Record<string, string>> = {
+export const interchangeNoteCodes: Readonly<Record<string, string>> = codeTable({
   '000': 'No error',
   '001': 'The interchange control number in the header and trailer do not match',
   '002': 'This standard as noted in the control standards identifier is not supported',
@@ -236,7 +297,7 @@ export const interchangeNoteCodes: Readonly<Record<string, string>> = {
   '025': 'Duplicate interchange control number',
   '026': 'Invalid data element separator',
   '027': 'Invalid component element separator',
-};
+});
 
 /** Entity identifier qualifiers (NM108) the gateway meets; used to spot an NM1 shifted by one element. */
 export const idQualifiers: ReadonlySet<string> = new Set([

@@ -1,6 +1,7 @@
 /**
  * The X12 PayerConnector: 270/271 eligibility, 278 submission, 278 inquiry (005010X215) follow-up and
- * reconciliation, and 278 cancellation, through a clearinghouse speaking CAQH CORE HTTP MIME.
+ * reconciliation, 278 revision (an order changed after submission: UM02 S) and 278 cancellation, through a
+ * clearinghouse speaking CAQH CORE HTTP MIME.
  *
  * Safety rules, in the order they apply on submit():
  * 1. An earlier submit that was ANSWERED returns its stored outcome: nothing is sent again.
@@ -21,17 +22,22 @@ import type {
 import type { Clock } from '../../src/clock.ts';
 import { isGatewayError } from '../../src/errors/index.ts';
 import type { Logger } from '../../src/log/logger.ts';
-import { PayerRulesError } from '../../src/workflow/rules/errors.ts';
-import type { PayerDirectory } from '../../src/workflow/rules/payer-directory.ts';
-import { x12Channel as channelOfPayer } from '../../src/workflow/rules/payer-directory.ts';
-import type { PayerFile, X12Channel } from '../../src/workflow/rules/types.generated.ts';
+import { readCredentials } from '../../src/vault/credentials.ts';
+import { VaultError } from '../../src/vault/errors.ts';
+import type { SecretReader } from '../../src/vault/port.ts';
 import type {
   EligibilityResult,
+  PayerAttachment,
   PayerCallContext,
   PayerConnector,
   PayerTarget,
   SubmissionOutcome,
-} from '../payer-connector.ts';
+} from '../../src/workflow/ports/payer-connector.ts';
+import { PayerRulesError } from '../../src/workflow/rules/errors.ts';
+import type { PayerDirectory } from '../../src/workflow/rules/payer-directory.ts';
+import { x12Channel as channelOfPayer } from '../../src/workflow/rules/payer-directory.ts';
+import type { PayerFile, X12Channel } from '../../src/workflow/rules/types.generated.ts';
+import { build275 } from './005010X210/build-275.ts';
 import { buildInquiry } from './005010X215/build-inquiry.ts';
 import { build278 } from './005010X217/build-278.ts';
 import { type ServicesReview, toAuthorizationDecision } from './005010X217/read-278.ts';
@@ -40,7 +46,7 @@ import { build270 } from './005010X279A1/build-270.ts';
 import type { EligibilityResponse } from './005010X279A1/read-271.ts';
 import type { BuildOptions } from './build-parts.ts';
 import { benefitCodes, x12CodeSystem } from './code-lists.ts';
-import { ClearinghouseError, PayerRejectedError, X12ParseError } from './errors.ts';
+import { ClearinghouseError, PayerRejectedError, X12BuildError, X12ParseError } from './errors.ts';
 import { parseX12 } from './parse.ts';
 import type { InterchangeAcknowledgments } from './read-ta1.ts';
 import type { SubmissionPurpose, SubmissionRecord, X12Store } from './store.ts';
@@ -70,8 +76,12 @@ export interface X12ConnectorOptions {
   readonly sender: X12Sender;
   /** Finds the payer's X12 channel when the call context's settings are not one. */
   readonly directory?: PayerDirectory;
-  /** Resolves a vault reference to clearinghouse credentials (never logged). */
-  readonly credentials?: (ref: string) => Promise<{ username: string; password: string } | undefined>;
+  /**
+   * The vault: a channel whose clearinghouse has a `credentialsRef` logs in with `<ref>/username` and
+   * `<ref>/password` of the case's tenant, read (audited) for each exchange and never logged. A reference that
+   * cannot be resolved fails the call (PAGW_VAULT_SECRET_MISSING naming payer and reference): never anonymous.
+   */
+  readonly secrets?: SecretReader;
   /** Replaces the CORE HTTP transport (another clearinghouse protocol). */
   readonly transportFor?: (
     channel: X12Channel,
@@ -161,14 +171,9 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     return breaker;
   }
 
-  async function transportOf(channel: X12Channel): Promise<ClearinghouseTransport> {
-    const key = `${channel.clearinghouse.name}|${channel.clearinghouse.endpoint}`;
-    const cached = transports.get(key);
-    if (cached) return cached;
-    const credentials = options.credentials
-      ? await options.credentials(channel.clearinghouse.credentialsRef)
-      : undefined;
-    const transport =
+  async function transportOf(ctx: PayerCallContext, channel: X12Channel): Promise<ClearinghouseTransport> {
+    const ref = channel.clearinghouse.credentialsRef;
+    const build = (credentials?: { username: string; password: string }) =>
       options.transportFor?.(channel, credentials) ??
       createCoreHttpTransport({
         endpoint: channel.clearinghouse.endpoint,
@@ -177,8 +182,28 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         ...(credentials ? { credentials } : {}),
         clock,
       });
-    transports.set(key, transport);
-    return transport;
+    if (!ref) {
+      // No credentialsRef: a clearinghouse that takes unauthenticated calls (the simulated one), by configuration.
+      const key = `${channel.clearinghouse.name}|${channel.clearinghouse.endpoint}`;
+      const cached = transports.get(key) ?? build();
+      transports.set(key, cached);
+      return cached;
+    }
+    const owner = `payer ${ctx.payer.id} (x12 clearinghouse ${channel.clearinghouse.name})`;
+    if (!options.secrets) {
+      throw new VaultError(
+        'PAGW_VAULT_SECRET_MISSING',
+        `${owner} refers to ${ref}, but the connector has no vault`,
+      );
+    }
+    // Read for each exchange, for its case (audited); the transport holding them lives for this call only.
+    const credentials = await readCredentials(
+      options.secrets,
+      ref,
+      { tenant: ctx.tenant, reader: 'connector:x12', caseId: ctx.caseId },
+      owner,
+    );
+    return build(credentials);
   }
 
   function backoffMs(channel: X12Channel, attempt: number): number {
@@ -449,6 +474,8 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     }
     let record: SubmissionRecord | undefined;
     try {
+      // Credentials first: a missing secret fails before anything is recorded as sent.
+      const transport = await transportOf(ctx, channel);
       const built = await buildOptions(ctx, channel);
       const text = build(built);
       record = await store.recordAttempt({
@@ -473,7 +500,6 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         },
         'x12 exchange',
       );
-      const transport = await transportOf(channel);
       const response = await transport.exchange({
         payloadType,
         payload: text,
@@ -616,6 +642,37 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     return outcome && 'decision' in outcome ? outcome.decision : undefined;
   }
 
+  /** Sends a 278 that revises (`S`) or cancels (`3`) the review the payer holds for this case. */
+  async function reviseHeldReview(
+    purpose: 'update' | 'cancel',
+    certificationType: 'S' | '3',
+    request: AuthorizationRequest,
+    ctx: PayerCallContext,
+  ): Promise<SubmissionOutcome> {
+    const channel = channelOf(ctx);
+    const previous = await lastAnsweredDecision(ctx.caseId);
+    return withRetries(channel, async () => {
+      const { record, response } = await exchange(
+        purpose,
+        ctx,
+        channel,
+        (opts) =>
+          build278(request, {
+            ...opts,
+            certificationType,
+            ...(previous?.certificationNumber
+              ? { previousAuthorizationNumber: previous.certificationNumber }
+              : {}),
+            ...(previous?.administrativeReference
+              ? { administrativeReference: previous.administrativeReference }
+              : {}),
+          }),
+        PayloadType.request278,
+      );
+      return settle(record, response, request, ctx, channel);
+    });
+  }
+
   /** Resolves an earlier submit whose fate is open; returns the payer's answer when it holds it. */
   async function resolveOpenAttempt(
     request: AuthorizationRequest,
@@ -634,6 +691,49 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     }
     await store.complete(prior.id, { status: 'not_received', at: clock.now() });
     return undefined;
+  }
+
+  async function sendAttachments(
+    request: AuthorizationRequest,
+    documents: readonly PayerAttachment[],
+    ctx: PayerCallContext,
+  ): Promise<{ sent: number }> {
+    const channel = channelOf(ctx);
+    let sent = 0;
+    for (const doc of documents) {
+      if (!doc.controlNumber) {
+        throw new X12BuildError(
+          'PAGW_X12_REQUEST_UNMAPPABLE',
+          'A 275 answers a PWK attachment control number; the payer gave none for this document',
+          { problems: [{ location: 'attachmentControlNumber', message: 'missing' }] },
+        );
+      }
+      const attachment = {
+        controlNumber: doc.controlNumber,
+        reportType: doc.reportType,
+        contentType: doc.contentType,
+        content: doc.content,
+      };
+      await withRetries(channel, async () => {
+        const { record, response } = await exchange(
+          'attachment',
+          ctx,
+          channel,
+          (opts) => build275(request, attachment, opts),
+          PayloadType.request275,
+        );
+        // The 275 has no business answer: the payer's 999 accepts it (or rejects it: not retriable).
+        await readAnswer(record, response);
+        await store.complete(record.id, {
+          status: 'answered',
+          response: response.envelope.Payload ?? '',
+          outcome: { attachment: doc.documentId, controlNumber: doc.controlNumber },
+          at: clock.now(),
+        });
+      });
+      sent++;
+    }
+    return { sent };
   }
 
   return {
@@ -742,30 +842,46 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         : { live: false };
     },
 
-    async cancel(request, ctx) {
+    sendAttachments,
+
+    async appeal(request, appeal, ctx) {
       const channel = channelOf(ctx);
-      const previous = await lastAnsweredDecision(ctx.caseId);
-      return withRetries(channel, async () => {
+      const controlNumber =
+        appeal.letter.controlNumber ?? `APL${appeal.appealId.replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+      // The request for reconsideration: the same trace, UM02 1 (expedited) or 2 (standard), the decision appealed
+      // (REF BB / NT), and PWK announcing the letter, which follows in a 275 under the same control number.
+      const outcome = await withRetries(channel, async () => {
         const { record, response } = await exchange(
-          'cancel',
+          'appeal',
           ctx,
           channel,
           (opts) =>
             build278(request, {
               ...opts,
-              certificationType: '3',
-              ...(previous?.certificationNumber
-                ? { previousAuthorizationNumber: previous.certificationNumber }
+              certificationType: appeal.expedited ? '1' : '2',
+              ...(appeal.previousAuthorizationNumber
+                ? { previousAuthorizationNumber: appeal.previousAuthorizationNumber }
                 : {}),
-              ...(previous?.administrativeReference
-                ? { administrativeReference: previous.administrativeReference }
+              ...(appeal.administrativeReference
+                ? { administrativeReference: appeal.administrativeReference }
                 : {}),
+              paperwork: { reportType: appeal.letter.reportType, controlNumber },
             }),
           PayloadType.request278,
         );
         return settle(record, response, request, ctx, channel);
       });
+      if (outcome.kind !== 'rejected') {
+        await sendAttachments(request, [{ ...appeal.letter, controlNumber }], ctx);
+      }
+      return outcome;
     },
+
+    // A revision (UM02 S) or a cancellation (UM02 3) of the review the payer holds under this trace, naming it by
+    // the payer's own numbers (REF BB certification, REF NT administrative reference) when it gave them. Every
+    // attempt is recorded; a resend after a crash sends the same request again, which a payer takes as the same one.
+    update: (request, ctx) => reviseHeldReview('update', 'S', request, ctx),
+    cancel: (request, ctx) => reviseHeldReview('cancel', '3', request, ctx),
   };
 }
 

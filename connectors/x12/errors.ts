@@ -3,7 +3,7 @@
  * the clearinghouse transport, and the payer's own rejections. Retry logic reads only `retriable`.
  */
 import { GatewayError, type Problem } from '../../src/errors/index.ts';
-import type { X12Diagnostic } from './diagnostics.ts';
+import type { X12Diagnostic, X12Position } from './diagnostics.ts';
 
 export function diagnosticsToProblems(diagnostics: readonly X12Diagnostic[]): Problem[] {
   return diagnostics.map((d) => ({ location: d.location, message: `${d.code}: ${d.message}` }));
@@ -20,6 +20,21 @@ export class X12ParseError extends GatewayError {
   ) {
     super(code, message, { problems: diagnosticsToProblems(diagnostics), cause });
     this.diagnostics = diagnostics;
+  }
+
+  /** The diagnostic that stopped the reading: the last error-level one (the reader appends it last). */
+  private get decisive(): X12Diagnostic | undefined {
+    return this.diagnostics.findLast((d) => d.level === 'error');
+  }
+
+  /** Where reading stopped (segment, line, column), when the input has a place to name. */
+  get position(): X12Position | undefined {
+    return this.decisive?.position;
+  }
+
+  /** `ISA (segment 27, line 26, column 17)`, or `document` when no place can be named. */
+  get location(): string {
+    return this.decisive?.location ?? 'document';
   }
 }
 

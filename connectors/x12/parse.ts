@@ -6,6 +6,7 @@ import { read278, type ServicesReview } from './005010X217/read-278.ts';
 import { type FunctionalAcknowledgment, read999 } from './005010X231A1/read-999.ts';
 import { type EligibilityInquiry, read270 } from './005010X279A1/read-270.ts';
 import { type EligibilityResponse, read271 } from './005010X279A1/read-271.ts';
+import { codeTable } from './code-lists.ts';
 import { diagnostic, type X12Diagnostic } from './diagnostics.ts';
 import { X12ParseError } from './errors.ts';
 import { type InterchangeAcknowledgments, readTa1 } from './read-ta1.ts';
@@ -28,7 +29,12 @@ export interface ParsedX12 {
 
 const readers = { '270': read270, '271': read271, '278': read278, '999': read999 } as const;
 /** GS01 functional identifier each transaction set belongs under. */
-const functionalIds: Record<string, string> = { '270': 'HS', '271': 'HB', '278': 'HI', '999': 'FA' };
+const functionalIds: Record<string, string> = codeTable({
+  '270': 'HS',
+  '271': 'HB',
+  '278': 'HI',
+  '999': 'FA',
+});
 
 export function parseX12(input: string | Uint8Array): ParsedX12 {
   const document = readX12(input);
@@ -39,7 +45,8 @@ export function parseX12(input: string | Uint8Array): ParsedX12 {
     if (interchange.ta1.length > 0) results.push(readTa1(document, interchange));
     for (const group of interchange.groups) {
       for (const set of group.sets) {
-        const reader = readers[set.id as keyof typeof readers];
+        // Own keys only: an ST01 such as "valueOf" must not find Object.prototype's function.
+        const reader = Object.hasOwn(readers, set.id) ? readers[set.id as keyof typeof readers] : undefined;
         if (!reader) {
           unsupported++;
           diagnostics.push(
@@ -52,7 +59,7 @@ export function parseX12(input: string | Uint8Array): ParsedX12 {
           );
           continue;
         }
-        const expected = functionalIds[set.id];
+        const expected = Object.hasOwn(functionalIds, set.id) ? functionalIds[set.id] : undefined;
         if (group.header && expected && group.functionalId !== expected) {
           diagnostics.push(
             diagnostic(

@@ -99,10 +99,35 @@ function isAlnum(ch: string): boolean {
   return /^[A-Za-z0-9]$/.test(ch);
 }
 
+/** A UTF-16 or UTF-32 byte-order mark at the start of the bytes, named for the error message. */
+function wideByteOrderMark(bytes: Uint8Array): string | undefined {
+  const [a, b, c, d] = bytes;
+  if (a === 0x00 && b === 0x00 && c === 0xfe && d === 0xff) return 'UTF-32BE (00 00 FE FF)';
+  if (a === 0xff && b === 0xfe)
+    return c === 0x00 && d === 0x00 ? 'UTF-32LE (FF FE 00 00)' : 'UTF-16LE (FF FE)';
+  if (a === 0xfe && b === 0xff) return 'UTF-16BE (FE FF)';
+  return undefined;
+}
+
 function decode(input: string | Uint8Array): string {
-  if (typeof input === 'string') return input;
+  if (typeof input === 'string') {
+    // U+FFFE is a UTF-16 byte-order mark read with the wrong byte order: the text was decoded as the wrong encoding.
+    if (input.charCodeAt(0) === 0xfffe) throw encodingError('a byte-swapped byte-order mark (U+FFFE)');
+    return input;
+  }
+  const wide = wideByteOrderMark(input);
+  if (wide) throw encodingError(`a ${wide} byte-order mark`);
   // ignoreBOM keeps a byte-order mark in the text, so the reader can report it where it was.
   return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(input);
+}
+
+function encodingError(what: string): X12ParseError {
+  const start: X12Position = { segment: 1, tag: 'ISA', line: 1, column: 1, offset: 0 };
+  return new X12ParseError(
+    'PAGW_X12_ENCODING',
+    `Not readable as X12: the input begins with ${what}; X12 is read as ASCII or UTF-8`,
+    [diagnostic('error', 'ENCODING', `The input begins with ${what}`, start)],
+  );
 }
 
 class LineIndex {
@@ -128,11 +153,24 @@ class LineIndex {
   }
 }
 
-/** Offset of element `n` (1-based) of a segment: every element before it plus one separator each. */
-function elementOffset(text: string, segment: Segment, element: number): number {
-  let offset = segment.offset + segment.tag.length;
-  for (let i = 1; i < element; i++) offset += 1 + (segment.elements[i - 1]?.length ?? 0);
-  return Math.min(offset + 1, text.length);
+/**
+ * Offset of element `n` (1-based) of a segment: every element before it plus one separator each. The sums are
+ * kept per segment, so a segment with thousands of elements and a diagnostic on each stays linear.
+ */
+function elementOffsets(): (text: string, segment: Segment, element: number) => number {
+  const sums = new WeakMap<Segment, number[]>();
+  return (text, segment, element) => {
+    let before = sums.get(segment);
+    if (!before) {
+      before = [0];
+      for (const value of segment.elements) before.push(before[before.length - 1]! + 1 + value.length);
+      sums.set(segment, before);
+    }
+    const known = Math.min(element - 1, segment.elements.length);
+    // Elements past the last one present count one separator each.
+    const offset = segment.offset + segment.tag.length + before[known]! + (element - 1 - known);
+    return Math.min(offset + 1, text.length);
+  };
 }
 
 interface IsaRead {
@@ -149,6 +187,7 @@ interface IsaRead {
 export function readX12(input: string | Uint8Array): X12Document {
   const text = decode(input);
   const lines = new LineIndex(text);
+  const elementOffset = elementOffsets();
   const diagnostics: X12Diagnostic[] = [];
   const position = (segment: Segment, element?: number, loop?: string, component?: number): X12Position => {
     const offset = element === undefined ? segment.offset : elementOffset(text, segment, element);
@@ -204,22 +243,33 @@ export function readX12(input: string | Uint8Array): X12Document {
         diagnostic('error', 'ISA_DELIMITERS', message, at(start, 'ISA', tagOrdinal)),
       ]);
     };
+    // The input ends inside this ISA (a cut-off file, or a complete interchange followed by "ISA*00*"):
+    // nothing after it can be read, and guessing would hide a transmission fault.
+    const truncated = (message: string): never => {
+      const which = isas.size + 1;
+      throw new X12ParseError(
+        'PAGW_X12_TRUNCATED',
+        `The input ends inside the ISA header of interchange ${which}: ${message}`,
+        [...diagnostics, diagnostic('error', 'ISA_TRUNCATED', message, at(start, 'ISA', tagOrdinal))],
+      );
+    };
     const element = text[start + 3];
-    if (element === undefined || isAlnum(element) || whitespace.has(element)) {
+    if (element === undefined) truncated('nothing follows "ISA"');
+    if (isAlnum(element!) || whitespace.has(element!)) {
       fail('the character after "ISA" is not a usable element separator');
     }
     const fields: string[] = [];
     let p = start + 4;
     for (let i = 1; i <= 15; i++) {
       const q = text.indexOf(element!, p);
-      if (q < 0) fail(`the ISA has only ${i - 1} of its 16 elements`);
+      if (q < 0) truncated(`the input ends after ${i - 1} of the ISA's 16 elements`);
       fields.push(text.slice(p, q));
       p = q + 1;
     }
     const component = text[p];
     const segment = text[p + 1];
     if (component === undefined || segment === undefined)
-      fail('the ISA ends before ISA16 and its terminator');
+      truncated('the input ends before ISA16 and its terminator');
     if (isAlnum(component!) || component === element) fail('ISA16 (component separator) is not usable');
     if (isAlnum(segment!) || segment === element || segment === component) {
       fail('the character after ISA16 is not a usable segment terminator');
@@ -308,6 +358,31 @@ export function readX12(input: string | Uint8Array): X12Document {
   };
 
   const isas = new Map<Segment, IsaRead>();
+  /**
+   * A byte-order mark (U+FEFF) anywhere but the start of the input or just before an ISA is an encoding fault:
+   * inside an element it would change the value (a certification number, a member id) without a visible trace.
+   */
+  // The next byte-order mark at or after the segment being read: segments only move forward, so the text is
+  // searched once in all (a search per segment to the end of the text would be quadratic).
+  let mark = -2;
+  const refuseByteOrderMark = (from: number, to: number, ordinal: number) => {
+    if (mark !== -1 && mark < from) mark = text.indexOf('\uFEFF', from);
+    if (mark < 0 || mark >= to) return;
+    const tag = text.slice(from, from + 3).replaceAll('\uFEFF', '') || 'ISA';
+    throw new X12ParseError(
+      'PAGW_X12_ENCODING',
+      'A byte-order mark (U+FEFF) inside the interchange: the file was joined or converted with the wrong encoding',
+      [
+        ...diagnostics,
+        diagnostic(
+          'error',
+          'BOM_INSIDE',
+          'Byte-order mark inside the interchange (only one before an ISA is read)',
+          at(mark, tag, ordinal),
+        ),
+      ],
+    );
+  };
   while (true) {
     const before = pos;
     pos = skipWhitespace(pos);
@@ -315,12 +390,29 @@ export function readX12(input: string | Uint8Array): X12Document {
     if (pos > before && segments.length > 0 && delimiters && !whitespace.has(delimiters.segment)) {
       sawInterSegmentWhitespace = true;
     }
+    if (text.charCodeAt(pos) === 0xfeff) {
+      // Files joined with `cat` keep each one's byte-order mark before its ISA: skip it as at the start.
+      // Anywhere else a byte-order mark is an encoding fault (checked below).
+      if (text.startsWith('ISA', pos + 1)) {
+        diagnostics.push(
+          diagnostic(
+            'info',
+            'BOM',
+            'A UTF-8 byte-order mark precedes this ISA; it was skipped',
+            at(pos + 1, 'ISA', ordinal + 1),
+          ),
+        );
+        pos++;
+      }
+    }
     const afterTag = text[pos + 3];
+    // "ISA" at the very end is a truncated ISA (readIsa says so), never a segment of its own.
     if (
       text.startsWith('ISA', pos) &&
-      (delimiters === undefined || (afterTag !== undefined && !isAlnum(afterTag)))
+      (delimiters === undefined || afterTag === undefined || !isAlnum(afterTag))
     ) {
       const read = readIsa(pos);
+      refuseByteOrderMark(pos, read.next, ordinal + 1);
       ordinal++;
       delimiters = read.delimiters;
       segments.push(read.segment);
@@ -342,6 +434,7 @@ export function readX12(input: string | Uint8Array): X12Document {
         ),
       );
     }
+    refuseByteOrderMark(pos, end, ordinal);
     let raw = text.slice(pos, end);
     // A '\n' terminator with CRLF line ends leaves a '\r' behind.
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
@@ -426,7 +519,14 @@ export function readX12(input: string | Uint8Array): X12Document {
     switch (segment.tag) {
       case 'ISA': {
         if (interchange) closeInterchange('another ISA follows');
-        const read = isas.get(segment)!;
+        const read = isas.get(segment);
+        // Every ISA segment is read by readIsa; a gap here is a reader bug, reported as a typed error all the same.
+        if (!read) {
+          throw new X12ParseError('PAGW_X12_DELIMITERS', 'An ISA segment could not be read as a header', [
+            ...diagnostics,
+            diagnostic('error', 'ISA_UNREAD', 'ISA not read as an interchange header', position(segment)),
+          ]);
+        }
         interchange = { header: segment, isa: read.isa, groups: [], ta1: [], delimiters: read.delimiters };
         interchanges.push(interchange);
         break;

@@ -2,13 +2,30 @@
  * Persistence of the X12 connector (migration 0003_x12.sql): control numbers that are unique under
  * concurrency, and the payer_submissions log in which every exchange is recorded — committed — before it is
  * sent, so a crash can never hide a submission from the reconciliation that must precede any resend.
+ *
+ * The request and response payloads hold PHI: they are sealed under the tenant's data key (src/vault/phi.ts),
+ * bound to their row id and field, and come back in clear only through `openPayloads`, which audits the read.
+ * Records carry them sealed (`request`/`response` are `pgv1:…` text), so nothing else can show them by accident.
  */
 import type pg from 'pg';
 import { PersistError } from '../../src/errors/index.ts';
-import type { Sql } from '../../src/store/sql.ts';
+import { openSubmissionPayloads, submissionPayloadBinding } from '../../src/store/payer-payloads.ts';
+import { type Sql, withTransaction } from '../../src/store/sql.ts';
+import type { PhiCipher, PhiUse } from '../../src/vault/phi.ts';
+
+export { openSubmissionPayloads, submissionPayloadBinding };
+
 import { ClearinghouseError } from './errors.ts';
 
-export type SubmissionPurpose = 'submit' | 'inquire' | 'reconcile' | 'cancel' | 'eligibility';
+export type SubmissionPurpose =
+  | 'submit'
+  | 'inquire'
+  | 'reconcile'
+  | 'cancel'
+  | 'eligibility'
+  | 'attachment'
+  | 'appeal'
+  | 'update';
 export type SubmissionStatus = 'sending' | 'unknown' | 'failed' | 'not_received' | 'answered' | 'rejected';
 
 export interface SubmissionRecord {
@@ -24,7 +41,9 @@ export interface SubmissionRecord {
   readonly interchangeControlNumber: string | null;
   readonly groupControlNumber: string | null;
   readonly payloadId: string | null;
+  /** Sealed (`pgv1:…`): open with X12Store.openPayloads. */
   readonly request: string | null;
+  /** Sealed (`pgv1:…`): open with X12Store.openPayloads. */
   readonly response: string | null;
   readonly outcome: unknown;
   readonly errorCode: string | null;
@@ -122,12 +141,21 @@ export interface X12Store {
   latest(caseId: string, purpose: SubmissionPurpose): Promise<SubmissionRecord | undefined>;
   forCase(caseId: string): Promise<SubmissionRecord[]>;
   byTrace(channel: string, traceNumber: string): Promise<SubmissionRecord[]>;
+  /** The clear request and response of one exchange, read through the audited PHI path (a `phi.read` row each). */
+  openPayloads(
+    id: number,
+    use: Omit<PhiUse, 'what' | 'ref' | 'tenant'>,
+  ): Promise<{ request: string | null; response: string | null } | undefined>;
 }
 
 const columns =
   'id, tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status, interchange_control_number, group_control_number, payload_id, request, response, outcome, error_code, created_at, completed_at';
 
-export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
+export function createX12Store(
+  db: Pick<pg.Pool, 'query'> | Sql,
+  options: { phi: Pick<PhiCipher, 'sealText' | 'openText'>; pool?: pg.Pool },
+): X12Store {
+  const { phi } = options;
   return {
     async allocateControlNumbers(senderId, receiverId, at) {
       const { rows } = await db
@@ -148,10 +176,20 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
 
     async recordAttempt(attempt) {
       try {
+        // The row id first: the sealed request is bound to it.
+        const { rows: ids } = await db.query<{ id: number }>(
+          `SELECT nextval(pg_get_serial_sequence('payer_submissions', 'id'))::bigint AS id`,
+        );
+        const id = Number(ids[0]!.id);
+        const request = await phi.sealText(
+          attempt.tenant,
+          submissionPayloadBinding(id, 'request'),
+          attempt.request,
+        );
         const { rows } = await db.query<Row>(
-          `INSERT INTO payer_submissions (tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status,
+          `INSERT INTO payer_submissions (id, tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status,
                                           interchange_control_number, group_control_number, payload_id, request, created_at)
-           SELECT $1, $2, $3, $4, $5, $6, coalesce(max(attempt), 0) + 1, 'sending', $7, $8, $9, $10, $11
+           SELECT $12, $1, $2, $3, $4, $5, $6, coalesce(max(attempt), 0) + 1, 'sending', $7, $8, $9, $10, $11
              FROM payer_submissions WHERE case_id = $2 AND purpose = $5
            RETURNING ${columns}`,
           [
@@ -164,8 +202,9 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
             attempt.interchangeControlNumber ?? null,
             attempt.groupControlNumber ?? null,
             attempt.payloadId ?? null,
-            attempt.request,
+            request,
             attempt.at,
+            id,
           ],
         );
         return toRecord(rows[0]!);
@@ -190,6 +229,18 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
     },
 
     async complete(id, result) {
+      let response: string | null = null;
+      if (result.response !== undefined) {
+        const { rows } = await db
+          .query<{ tenant_id: string }>('SELECT tenant_id FROM payer_submissions WHERE id = $1', [id])
+          .catch((error) => persistError(error, 'read a payer submission'));
+        if (rows[0])
+          response = await phi.sealText(
+            rows[0].tenant_id,
+            submissionPayloadBinding(id, 'response'),
+            result.response,
+          );
+      }
       await db
         .query(
           `UPDATE payer_submissions
@@ -199,7 +250,7 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
           [
             id,
             result.status,
-            result.response ?? null,
+            response,
             result.outcome === undefined ? null : JSON.stringify(result.outcome),
             result.errorCode ?? null,
             result.at,
@@ -233,6 +284,21 @@ export function createX12Store(db: Pick<pg.Pool, 'query'> | Sql): X12Store {
         )
         .catch((error) => persistError(error, 'read payer submissions'));
       return rows.map(toRecord);
+    },
+
+    async openPayloads(id, use) {
+      const pool = options.pool ?? (db as pg.Pool);
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{
+          id: number;
+          tenant_id: string;
+          request: string | null;
+          response: string | null;
+        }>('SELECT id, tenant_id, request, response FROM payer_submissions WHERE id = $1', [id]);
+        const row = rows[0];
+        if (!row) return undefined;
+        return openSubmissionPayloads(tx, phi, { ...use, tenant: row.tenant_id }, row);
+      });
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { CodeSystem } from '../../src/canonical/index.ts';
 import type { Period } from '../../src/canonical/types.generated.ts';
-import { followUpActionCodes, idQualifiers, rejectReasonCodes } from './code-lists.ts';
+import { codeTable, followUpActionCodes, idQualifiers, rejectReasonCodes } from './code-lists.ts';
 import { diagnostic, elementRef, type X12Diagnostic } from './diagnostics.ts';
 import { X12ParseError } from './errors.ts';
 import type { Delimiters, Segment, TransactionSet, X12Document } from './reader.ts';
@@ -247,7 +247,11 @@ export function splitEntities(segments: readonly Segment[]): {
   return { head, groups };
 }
 
-const sexCodes: Record<string, 'male' | 'female' | 'unknown'> = { M: 'male', F: 'female', U: 'unknown' };
+const sexCodes: Record<string, 'male' | 'female' | 'unknown'> = codeTable({
+  M: 'male',
+  F: 'female',
+  U: 'unknown',
+});
 
 /** Reads an NM1 and its following N3/N4/REF/PRV/DMG/INS, repairing an NM1 whose id sits one element early. */
 export function readEntity(ctx: SetContext, nm1: Segment, rest: readonly Segment[], loop: string): Entity {
@@ -403,11 +407,12 @@ export function icdWithDot(code: string, system: string): string {
 }
 
 /** HI composite qualifiers: ICD-10-CM ABK principal / ABF other / ABJ admitting; ICD-9-CM BK / BF / BJ. */
-export const diagnosisQualifiers: Readonly<Record<string, { system: string; principal: boolean }>> = {
-  ABK: { system: CodeSystem.ICD10CM, principal: true },
-  ABF: { system: CodeSystem.ICD10CM, principal: false },
-  ABJ: { system: CodeSystem.ICD10CM, principal: false },
-  BK: { system: CodeSystem.ICD9CM, principal: true },
-  BF: { system: CodeSystem.ICD9CM, principal: false },
-  BJ: { system: CodeSystem.ICD9CM, principal: false },
-};
+export const diagnosisQualifiers: Readonly<Record<string, { system: string; principal: boolean }>> =
+  codeTable({
+    ABK: { system: CodeSystem.ICD10CM, principal: true },
+    ABF: { system: CodeSystem.ICD10CM, principal: false },
+    ABJ: { system: CodeSystem.ICD10CM, principal: false },
+    BK: { system: CodeSystem.ICD9CM, principal: true },
+    BF: { system: CodeSystem.ICD9CM, principal: false },
+    BJ: { system: CodeSystem.ICD9CM, principal: false },
+  });

@@ -1,6 +1,7 @@
 /**
  * The demo's orders: what a clinic's EHR would send on an ordinary morning, each aimed at one of the simulated
- * payer's behaviours (chosen by member id, see test/sim/clearinghouse/README.md).
+ * payer's behaviours (chosen by member id, see test/sim/clearinghouse/README.md); one goes to a portal-only payer
+ * (Lansing Health Care), which the portal robot works through the simulated payer portal.
  */
 import { buildOrmOrder } from '../../test/helpers/hl7-orders.ts';
 
@@ -20,8 +21,11 @@ function hl7(
   cpt: string,
   text: string,
   patient: { family: string; given: string },
+  drug?: { codingSystem: string; quantity: number; diagnosis: { code: string; text: string } },
+  payer?: { payerId: string; payerName: string },
 ): string {
   return buildOrmOrder({
+    ...(payer ?? {}),
     messageId: `DEMO-${stamp}-${n}`,
     placerOrderNumber: `ORD-${1000 + n}`,
     mrn: `MRN-${200 + n}`,
@@ -29,6 +33,7 @@ function hl7(
     cpt,
     cptText: text,
     patient: { ...patient, birthDate: '19760312', sex: n % 2 ? 'F' : 'M' },
+    ...(drug ?? {}),
   });
 }
 
@@ -170,6 +175,35 @@ export function demoOrders(): DemoOrder[] {
       body: hl7(6, 'INACTIVE36', '70553', 'MRI brain w/wo contrast', { family: 'DUBOIS', given: 'LEA' }),
     },
     { label: 'MRI lumbar, FHIR (approved)', transport: 'http-fhir', body: fhirBundle(7) },
+    {
+      label: 'Adalimumab J0135 x2 ($4,200: review)',
+      transport: 'http-hl7v2',
+      body: hl7(
+        9,
+        'W300000009',
+        'J0135',
+        'Injection, adalimumab, 20 mg',
+        { family: 'PATEL', given: 'RIYA' },
+        {
+          codingSystem: 'HCPCS',
+          quantity: 2,
+          diagnosis: { code: 'L40.54', text: 'Psoriatic juvenile arthropathy' },
+        },
+      ),
+    },
+    {
+      label: 'MRI brain, portal-only payer (robot)',
+      transport: 'http-hl7v2',
+      body: hl7(
+        10,
+        'W300000010',
+        '70553',
+        'MRI brain w/wo contrast',
+        { family: 'GARCIA', given: 'ROSA' },
+        undefined,
+        { payerId: 'LHC', payerName: 'Lansing Health Care' },
+      ),
+    },
     {
       label: 'Order with no insurance (refused)',
       transport: 'mllp',

@@ -8,6 +8,7 @@ import { GatewayError } from '../errors/index.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import type { Database } from '../store/index.ts';
 import { authenticate } from './auth.ts';
+import type { PayerInfoLookup } from './case-views.ts';
 import { casesRouter } from './cases-routes.ts';
 import { operationOutcomeFor } from './operation-outcome.ts';
 
@@ -17,16 +18,16 @@ export interface ApiDeps {
   logger: Logger;
   /** Routers mounted after authentication (inbound orders, review console …), added by later layers. */
   routers?: express.Router[];
+  /** Routers mounted BEFORE authentication: only what holds no tenant data (the console's static files). */
+  publicRouters?: express.Router[];
+  /** Fee schedules for the operational case view's expected reimbursement (src/outbound/planner.ts payerInfoFor). */
+  payerInfo?: PayerInfoLookup;
 }
 
 export function buildApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const parseJson = express.json({ limit: '5mb', type: ['application/json', 'application/fhir+json'] });
-  // Orders keep their exact bytes (idempotency keys, dead letters, audit): their router reads the raw body itself.
-  app.use((req, res, next) => (req.path.startsWith('/orders/') ? next() : parseJson(req, res, next)));
-
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -39,8 +40,20 @@ export function buildApp(deps: ApiDeps): express.Express {
     }
   });
 
+  for (const router of deps.publicRouters ?? []) app.use(router);
+  // Authentication before any body is read: a caller without a valid token gets 401 and nothing of what it
+  // sent is parsed (no parse errors, size limits or body-driven work for anonymous callers). Public routers
+  // (above) get no parsed body: one that needs a body reads it itself.
   app.use(authenticate(deps.db.pool));
-  app.use(casesRouter(deps.db.pool));
+  const parseJson = express.json({ limit: '5mb', type: ['application/json', 'application/fhir+json'] });
+  // Orders keep their exact bytes (idempotency keys, dead letters, audit): their router reads the raw body itself.
+  app.use((req, res, next) => (req.path.startsWith('/orders/') ? next() : parseJson(req, res, next)));
+  app.use(
+    casesRouter(deps.db.pool, {
+      now: () => deps.clock.now(),
+      ...(deps.payerInfo ? { payerInfo: deps.payerInfo } : {}),
+    }),
+  );
   for (const router of deps.routers ?? []) app.use(router);
 
   app.use((_req: Request, _res: Response) => {

@@ -3,6 +3,7 @@
  * and its roles. Handlers read the principal from res.locals and scope every query to its tenant.
  */
 import type { NextFunction, Request, Response } from 'express';
+import type { Actor } from '../audit/audit-log.ts';
 import { AuthError } from '../errors/index.ts';
 import { type ApiRole, findTokenPrincipal, type Sql, type TokenPrincipal } from '../store/index.ts';
 
@@ -29,6 +30,20 @@ export function authenticate(sql: Sql) {
     }
     (res.locals as AuthLocals).principal = principal;
     next();
+  };
+}
+
+/**
+ * The audit actor for a request: the named person when the token was issued to one (`user:<id>`), else the
+ * token (`token:<id>(<label>)`). Always acting for the token's tenant: on whose behalf is never taken from a
+ * header the caller could set to anything (the delegation chain in the audit says the rest).
+ */
+export function actorOf(principal: TokenPrincipal): Actor {
+  return {
+    id: principal.userId
+      ? `user:${principal.userId}`
+      : `token:${principal.tokenId}${principal.label ? `(${principal.label})` : ''}`,
+    onBehalfOf: `tenant:${principal.tenant}`,
   };
 }
 

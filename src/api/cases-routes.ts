@@ -1,9 +1,22 @@
-/** GET /cases/:id and GET /cases?state=…: always scoped to the caller's tenant. */
+/**
+ * GET /cases/:id and GET /cases?state=…: always scoped to the caller's tenant. The list carries ids, codes,
+ * states and times only; one case is shown in the view the caller's roles allow (case-views.ts): ERP and
+ * scheduling never see the request's demographics.
+ */
 import { Router } from 'express';
 import { GatewayError, NotFoundError } from '../errors/index.ts';
-import { type CaseRecord, getCase, listCaseEvents, listCases, type Sql } from '../store/index.ts';
+import { uuidPattern } from '../store/ids.ts';
+import {
+  type CaseRecord,
+  getCase,
+  listCaseEvents,
+  listCases,
+  loadRetryContext,
+  type Sql,
+} from '../store/index.ts';
 import { caseStates, isCaseState } from '../workflow/case-state-machine.ts';
 import { principalOf, requireRole } from './auth.ts';
+import { caseViewFor, operationalCase, type PayerInfoLookup } from './case-views.ts';
 
 function caseSummary(record: CaseRecord) {
   return {
@@ -14,6 +27,7 @@ function caseSummary(record: CaseRecord) {
     channel: record.channel,
     ruleVersion: record.ruleVersion,
     slaDueAt: record.slaDueAt,
+    slaBreachedAt: record.slaBreachedAt ?? null,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     outcome: record.decision?.outcome ?? null,
@@ -24,20 +38,50 @@ function encodeCursor(record: CaseRecord): string {
   return Buffer.from(JSON.stringify([record.updatedAt.toISOString(), record.id])).toString('base64url');
 }
 
+/**
+ * A cursor is opaque to clients: anything but one this API returned is a 400, checked here in full (an id
+ * that is not a uuid would otherwise reach the database, fail there as a 500 and be logged with its text).
+ */
 function decodeCursor(cursor: string): { updatedAt: Date; id: string } {
+  const refused = new GatewayError(
+    'PAGW_HTTP_BAD_REQUEST',
+    'The cursor parameter is not one this API returned',
+    {
+      problems: [{ location: 'cursor', message: 'not a cursor this API returned' }],
+    },
+  );
+  let decoded: unknown;
   try {
-    const [updatedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const at = new Date(updatedAt);
-    if (Number.isNaN(at.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
-    return { updatedAt: at, id };
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'The cursor parameter is not one this API returned');
+    throw refused;
   }
+  if (!Array.isArray(decoded) || decoded.length !== 2) throw refused;
+  const [updatedAt, id] = decoded as unknown[];
+  if (typeof updatedAt !== 'string' || typeof id !== 'string' || !uuidPattern.test(id)) throw refused;
+  const at = new Date(updatedAt);
+  if (Number.isNaN(at.getTime())) throw refused;
+  return { updatedAt: at, id };
 }
 
-export function casesRouter(sql: Sql): Router {
+export interface CasesRouterOptions {
+  /** The payer's fee schedule for the operational view's expected reimbursement (absent: none shown). */
+  readonly payerInfo?: PayerInfoLookup;
+  readonly now?: () => Date;
+}
+
+export function casesRouter(sql: Sql, options: CasesRouterOptions = {}): Router {
   const router = Router();
-  const readers = requireRole('ehr', 'reviewer', 'erp', 'admin');
+  const readers = requireRole(
+    'ehr',
+    'reviewer',
+    'utilization_reviewer',
+    'medical_director',
+    'pharmacist',
+    'erp',
+    'scheduling',
+    'admin',
+  );
 
   router.get('/cases', readers, async (req, res) => {
     const { state, limit, cursor } = req.query;
@@ -64,12 +108,27 @@ export function casesRouter(sql: Sql): Router {
   });
 
   router.get('/cases/:id', readers, async (req, res) => {
-    const tenant = principalOf(res).tenant;
+    const { tenant, roles } = principalOf(res);
     const record = await getCase(sql, tenant, req.params.id as string);
     // Another tenant's case answers exactly like a missing one: 404, never 403, so ids leak nothing.
     if (!record) throw new NotFoundError('PAGW_CASE_NOT_FOUND', 'Case not found');
     const events = await listCaseEvents(sql, tenant, record.id);
-    res.json({ ...caseSummary(record), request: record.request, decision: record.decision, events });
+    res.setHeader('cache-control', 'no-store');
+    if (caseViewFor(roles) === 'operational') {
+      const payer = options.payerInfo?.(record, options.now?.() ?? new Date());
+      res.json({ ...caseSummary(record), view: 'operational', ...operationalCase(record, payer), events });
+      return;
+    }
+    const retryContext = await loadRetryContext(sql, record);
+    res.json({
+      ...caseSummary(record),
+      view: 'full',
+      submissionKey: record.submissionKey,
+      request: record.request,
+      decision: record.decision,
+      retryContext,
+      events,
+    });
   });
 
   return router;

@@ -11,10 +11,14 @@ export const errorCodeSystem = 'https://pagw.dev/fhir/CodeSystem/error-code';
 function fhirIssueCode(code: ErrorCode, status: number): OperationOutcomeIssue['code'] {
   if (code === 'PAGW_AUTH_MISSING' || code === 'PAGW_AUTH_INVALID') return 'login';
   if (code === 'PAGW_AUTH_FORBIDDEN') return 'forbidden';
+  if (status === 401) return 'login';
+  if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
   if (status === 409) return 'conflict';
   if (status === 422 || status === 400) return 'invalid';
   if (status === 503) return 'transient';
+  if (status === 413) return 'too-long';
+  if (status === 415) return 'not-supported';
   return 'exception';
 }
 

@@ -1,155 +1,192 @@
 /**
- * The human review gate. A reviewer's decision is BOUND to the exact case version, patient and services they
- * saw: the request must repeat them, and a mismatch (a stale screen, the wrong patient's tab) changes nothing.
+ * The human review gate over HTTP. A reviewer's decision is BOUND to the exact request they saw: the case
+ * version, a patient identifier, the services and the submission key (docs/review.md). A mismatch — a stale
+ * screen, the wrong patient's tab, an approval replayed against another request — changes nothing, answers 409
+ * and leaves an audit row.
  *
- *   GET  /review/queue          cases awaiting review, with what a decision must repeat
- *   POST /cases/:id/review      { action: approve|reject, caseVersion, patientIdentifier: {system?, value},
- *                                 serviceCodes: [{system, code}] }
+ *   GET  /review/queue          cases awaiting review: the gate (role, approvals, expiry, policy) and `mustRepeat`
+ *   GET  /review/shadow-accuracy  shadow mode: how often the gateway's prepared request went out as prepared
+ *   POST /cases/:id/review      { action: approve | reject | request_changes | escalate | submitted_externally,
+ *                                 submissionKey, caseVersion, patientIdentifier: {system?, value},
+ *                                 serviceCodes: [{system, code}], reasonCode?, changes?, escalateTo?, draftAccepted? }
  * Free-text notes are not taken: case events and the audit log hold codes and ids, never PHI.
  */
 import { Router } from 'express';
-import type { Actor } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
-import { GatewayError, NotFoundError, StateTransitionError } from '../errors/index.ts';
+import { GatewayError, NotFoundError } from '../errors/index.ts';
 import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import {
   type CaseRecord,
   type Database,
-  getCase,
+  type GateRecord,
+  listApprovals,
   listCases,
-  transitionCase,
+  openGatesOf,
   withTransaction,
 } from '../store/index.ts';
-import { scheduleAdvance } from '../workers/case-advancer.ts';
-import { principalOf, requireRole } from './auth.ts';
+import { mayDecide, reviewerRoles } from '../workflow/review/gate.ts';
+import { submissionKeyFor } from '../workflow/review/submission-key.ts';
+import { actorOf, principalOf, requireRole } from './auth.ts';
+import { type ReviewBody, reviewActions } from './review-binding.ts';
+import { type DecisionDeps, decideReview } from './review-decisions.ts';
 
-interface ReviewBody {
-  action?: unknown;
-  caseVersion?: unknown;
-  patientIdentifier?: { system?: unknown; value?: unknown };
-  serviceCodes?: Array<{ system?: unknown; code?: unknown }>;
+export interface ReviewRouterDeps {
+  db: Database;
+  clock: Clock;
+  outbound?: CaseOutboundPlanner;
+  /** The submission key of a case as it stands (the payer as the directory resolves it); see wiring. */
+  keyFor?: DecisionDeps['keyFor'];
+  regate?: DecisionDeps['regate'];
 }
 
-function binding(record: CaseRecord) {
+/** Without the payer directory: the case's routed payer, or the payer id the order named. */
+export function defaultKeyFor(record: CaseRecord): string {
+  return submissionKeyFor(record.request, record.payerId ?? record.request.coverage.payerId);
+}
+
+function describeGate(gate: GateRecord | undefined, record: CaseRecord, approvals: number) {
+  if (!gate)
+    return {
+      seq: null,
+      reason: 'payer_rule',
+      rolloutMode: 'auto',
+      requiredRole: 'reviewer',
+      approvalsRequired: 1,
+      approvals: 0,
+      severity: 'normal',
+      expiresAt: null,
+      policy: { id: 'payer-rule', version: record.ruleVersion },
+    };
   return {
-    caseVersion: record.version,
-    patientIdentifiers: record.request.patient.identifiers.map((id) => ({
-      system: id.system,
-      value: id.value,
-      type: id.type,
-    })),
-    serviceCodes: record.request.serviceLines.map((line) => ({
-      system: line.code.system,
-      code: line.code.code,
-      display: line.code.display,
-    })),
+    seq: gate.seq,
+    reason: gate.reason,
+    rolloutMode: gate.rolloutMode,
+    requiredRole: gate.requiredRole,
+    approvalsRequired: gate.approvalsRequired,
+    approvals,
+    severity: gate.severity,
+    expiresAt: gate.expiresAt,
+    onExpiry: gate.onExpiry ?? null,
+    policy: gate.policyId ? { id: gate.policyId, version: gate.policyVersion } : null,
+    facts: gate.facts,
   };
 }
 
-function codeKey(system: unknown, code: unknown): string {
-  return `${String(system)}|${String(code)}`;
-}
-
-/** Checks the decision repeats the case's version, one of its patient identifiers and exactly its services. */
-function checkBinding(record: CaseRecord, body: ReviewBody): void {
-  const problems: Array<{ location: string; message: string }> = [];
-  if (body.caseVersion !== record.version) {
-    problems.push({
-      location: 'caseVersion',
-      message: `the case is at version ${record.version}; reload it and review again`,
-    });
-  }
-  const id = body.patientIdentifier;
-  const patientMatches =
-    typeof id?.value === 'string' &&
-    record.request.patient.identifiers.some(
-      (known) => known.value === id.value && (id.system === undefined || id.system === known.system),
-    );
-  if (!patientMatches)
-    problems.push({ location: 'patientIdentifier', message: 'does not identify this case’s patient' });
-  const asked = new Set(record.request.serviceLines.map((l) => codeKey(l.code.system, l.code.code)));
-  const given = new Set(
-    (Array.isArray(body.serviceCodes) ? body.serviceCodes : []).map((c) => codeKey(c.system, c.code)),
-  );
-  if (asked.size !== given.size || [...asked].some((k) => !given.has(k))) {
-    problems.push({ location: 'serviceCodes', message: 'must list exactly the services of this case' });
-  }
-  if (problems.length > 0) {
-    throw new GatewayError(
-      'PAGW_REVIEW_BINDING_MISMATCH',
-      'The review decision does not match this case; nothing was changed',
-      { problems },
-    );
-  }
-}
-
-export function reviewRouter(deps: { db: Database; clock: Clock; outbound?: CaseOutboundPlanner }): Router {
+export function reviewRouter(deps: ReviewRouterDeps): Router {
   const router = Router();
-  const reviewers = requireRole('reviewer');
+  const reviewers = requireRole(...reviewerRoles);
+  const keyFor = deps.keyFor ?? defaultKeyFor;
 
   router.get('/review/queue', reviewers, async (_req, res) => {
-    const records = await listCases(deps.db.pool, principalOf(res).tenant, {
-      state: 'awaiting_review',
-      limit: 200,
-    });
-    res.json({
-      items: records.map((record) => ({
+    const principal = principalOf(res);
+    const records = await listCases(deps.db.pool, principal.tenant, { state: 'awaiting_review', limit: 200 });
+    const gates = new Map(
+      (
+        await openGatesOf(
+          deps.db.pool,
+          principal.tenant,
+          records.map((r) => r.id),
+        )
+      ).map((g) => [g.caseId, g]),
+    );
+    const me = actorOf(principal).id;
+    const items = [];
+    for (const record of records) {
+      const gate = gates.get(record.id);
+      const approvals = gate
+        ? (await listApprovals(deps.db.pool, principal.tenant, record.id)).filter(
+            (a) => a.gateSeq === gate.seq,
+          )
+        : [];
+      const submissionKey = gate?.submissionKey ?? keyFor(record);
+      const patientIdentifiers = record.request.patient.identifiers.map((id) => ({
+        system: id.system,
+        value: id.value,
+        type: id.type,
+      }));
+      const serviceCodes = record.request.serviceLines.map((line) => ({
+        system: line.code.system,
+        code: line.code.code,
+        display: line.code.display,
+        quantity: line.quantity,
+      }));
+      items.push({
         id: record.id,
         payerId: record.payerId,
         ruleVersion: record.ruleVersion,
         slaDueAt: record.slaDueAt,
         urgency: record.request.urgency,
-        ...binding(record),
-      })),
-    });
+        caseVersion: record.version,
+        patientIdentifiers,
+        serviceCodes,
+        submissionKey,
+        gate: describeGate(gate, record, approvals.length),
+        // A drafted pharmacy request: the checklist the pharmacist signs off (met / not met / unknown + evidence).
+        ...(record.request.clinicalCriteria ? { checklist: record.request.clinicalCriteria } : {}),
+        canDecide:
+          mayDecide(principal.roles, gate?.requiredRole ?? 'reviewer') &&
+          !approvals.some((a) => a.approver === me),
+        // Exactly what a decision sends back (any one of the patient identifiers will do).
+        mustRepeat: {
+          submissionKey,
+          caseVersion: record.version,
+          patientIdentifiers,
+          serviceCodes: serviceCodes.map((s) => ({ system: s.system, code: s.code })),
+        },
+      });
+    }
+    res.json({ items });
+  });
+
+  // Shadow mode's measure: of the submissions a person made from the gateway's prepared request, how many went
+  // as prepared (draftAccepted), per service line — the number that says a line is ready for assistive or auto.
+  router.get('/review/shadow-accuracy', reviewers, async (_req, res) => {
+    const { rows } = await deps.db.pool.query<{ line: string | null; handed_off: number; accepted: number }>(
+      `SELECT line, count(*)::int AS handed_off,
+              count(*) FILTER (WHERE (e.data ->> 'draftAccepted')::boolean)::int AS accepted
+         FROM review_gates g
+         JOIN case_events e ON e.case_id = g.case_id AND e.event = 'cancelled' AND e.data ->> 'review' = 'submitted_externally'
+         LEFT JOIN LATERAL jsonb_array_elements_text(coalesce(g.facts -> 'serviceCategory', '[]'::jsonb)) AS line ON true
+        WHERE g.tenant_id = $1 AND g.status = 'handed_off'
+        GROUP BY line ORDER BY line`,
+      [principalOf(res).tenant],
+    );
+    const serviceLines = Object.fromEntries(
+      rows.map((r) => [
+        r.line ?? 'uncategorized',
+        {
+          handedOff: r.handed_off,
+          draftAccepted: r.accepted,
+          accuracy: r.handed_off ? r.accepted / r.handed_off : null,
+        },
+      ]),
+    );
+    res.json({ serviceLines });
   });
 
   router.post('/cases/:id/review', reviewers, async (req, res) => {
     const principal = principalOf(res);
-    const body = (req.body ?? {}) as ReviewBody;
-    if (body.action !== 'approve' && body.action !== 'reject') {
-      throw new GatewayError('PAGW_HTTP_BAD_REQUEST', 'action must be "approve" or "reject"', {
-        problems: [{ location: 'action', message: 'must be "approve" or "reject"' }],
+    const raw = (req.body ?? {}) as Record<string, unknown>;
+    if (!(reviewActions as readonly unknown[]).includes(raw.action)) {
+      throw new GatewayError('PAGW_HTTP_BAD_REQUEST', `action must be one of: ${reviewActions.join(', ')}`, {
+        problems: [{ location: 'action', message: `must be one of: ${reviewActions.join(', ')}` }],
       });
     }
-    const record = await getCase(deps.db.pool, principal.tenant, req.params.id as string);
-    if (!record) throw new NotFoundError('PAGW_CASE_NOT_FOUND', 'Case not found');
-    if (record.state !== 'awaiting_review') {
-      throw new StateTransitionError(
-        'PAGW_CASE_ILLEGAL_TRANSITION',
-        `The case is ${record.state}, not awaiting review`,
-      );
-    }
-    checkBinding(record, body);
-    const onBehalfOf = req.header('x-on-behalf-of');
-    const actor: Actor = {
-      id: `token:${principal.tokenId}${principal.label ? `(${principal.label})` : ''}`,
-      onBehalfOf:
-        onBehalfOf && /^[\w.@:+-]{1,128}$/.test(onBehalfOf) ? onBehalfOf : `tenant:${principal.tenant}`,
-    };
+    const body = raw as unknown as ReviewBody;
+    if (body.patientIdentifier === undefined && Array.isArray(raw.patientIdentifiers))
+      body.patientIdentifier = (raw.patientIdentifiers as ReviewBody['patientIdentifier'][])[0];
     const at = deps.clock.now();
-    const event = body.action === 'approve' ? 'submitted' : 'rejected';
-    const after = await withTransaction(deps.db.pool, async (tx) => {
-      const result = await transitionCase(tx, {
-        tenant: principal.tenant,
-        caseId: record.id,
-        event,
-        actor,
-        at,
-        expectedVersion: record.version,
-        data: {
-          review: body.action,
-          reason: body.action === 'reject' ? 'REVIEW_REJECTED' : undefined,
-          boundPatient: body.patientIdentifier?.value === undefined ? undefined : 'matched',
-          boundServices: record.request.serviceLines.length,
-        },
-        outbox: (afterRecord, beforeRecord) =>
-          deps.outbound?.({ event, after: afterRecord, previousState: beforeRecord.state, at }) ?? [],
-      });
-      if (event === 'submitted') await scheduleAdvance(tx, record, at, at);
-      return result.after;
-    });
-    res.json({ id: after.id, state: after.state, version: after.version });
+    const result = await withTransaction(deps.db.pool, (tx) =>
+      decideReview(
+        tx,
+        { outbound: deps.outbound, keyFor, regate: deps.regate },
+        { principal, actor: actorOf(principal), caseId: req.params.id as string, body, at },
+      ),
+    );
+    // Another tenant's case answers exactly like a missing one.
+    if (!result) throw new NotFoundError('PAGW_CASE_NOT_FOUND', 'Case not found');
+    if (result.kind === 'refused') throw result.error;
+    res.status(result.status).json(result.body);
   });
 
   return router;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { insertRows, insertStatement, rowsPerStatement } from '../store/bulk-insert.ts';
 import type { Sql, Tx } from '../store/sql.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -58,10 +59,23 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ seq: num
   return appendAuditEntries(tx, [entry]);
 }
 
+const auditColumns = [
+  'seq',
+  'at',
+  'tenant_id',
+  'actor',
+  'on_behalf_of',
+  'action',
+  'case_id',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
+
 /**
  * Appends audit rows, in order, inside the caller's transaction. Appending locks the chain head until the
  * transaction ends, so transactions that write several things collect their entries (see `auditTo` on
- * createCase/transitionCase) and append them here as their LAST step: the head is then held for three
+ * createCase/transitionCase) and append them here as their LAST step: the head is then held for two
  * statements instead of the whole transaction, and concurrent transactions barely wait on it.
  */
 export async function appendAuditEntries(
@@ -73,8 +87,7 @@ export async function appendAuditEntries(
   );
   let { seq, hash } = head.rows[0]!;
   if (entries.length === 0) return { seq, hash };
-  const values: unknown[] = [];
-  const tuples: string[] = [];
+  const rows: unknown[][] = [];
   for (const entry of entries) {
     const row: Omit<AuditRow, 'hash'> = {
       seq: seq + 1,
@@ -89,9 +102,7 @@ export async function appendAuditEntries(
     };
     seq = row.seq;
     hash = hashRow(row);
-    const base = values.length;
-    tuples.push(`(${Array.from({ length: 10 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
-    values.push(
+    rows.push([
       row.seq,
       row.at,
       row.tenant_id,
@@ -102,13 +113,22 @@ export async function appendAuditEntries(
       row.details,
       row.prev_hash,
       hash,
-    );
+    ]);
   }
-  await tx.query(
-    `INSERT INTO audit_log (seq, at, tenant_id, actor, on_behalf_of, action, case_id, details, prev_hash, hash)
-     VALUES ${tuples.join(', ')}`,
-    values,
-  );
+  if (rows.length <= rowsPerStatement(auditColumns)) {
+    // The usual case (a step's few rows): rows and the new head in ONE statement, so the head is locked for two
+    // round trips (read it, write everything), not three (issue #17).
+    const insert = insertStatement('audit_log', auditColumns, rows);
+    const n = insert.values.length;
+    await tx.query(
+      `WITH appended AS (${insert.text}) UPDATE audit_head SET seq = $${n + 1}, hash = $${n + 2} WHERE id = 1`,
+      [...insert.values, seq, hash],
+    );
+    return { seq, hash };
+  }
+  // In chunks: a message of many order groups appends thousands of rows, more than one statement's
+  // 65,535 bind parameters (issue #10 item 7: that INSERT failed after holding the database for a minute).
+  await insertRows(tx, 'audit_log', auditColumns, rows);
   await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, hash]);
   return { seq, hash };
 }

@@ -8,13 +8,13 @@ import type { Logger } from '../log/logger.ts';
 import type { BusMetrics } from '../metrics/metrics.ts';
 import type { Database } from '../store/database.ts';
 import { createEmbeddedBus } from './embedded/embedded-bus.ts';
-import { createKafkaBus } from './kafka/kafka-bus.ts';
 import type { Bus } from './port.ts';
 
 export * from './dead-letter.ts';
 export * from './delivery.ts';
 export { createEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.ts';
-export { createKafkaBus, KafkaBus, type KafkaBusOptions, kafkaClientConfig } from './kafka/kafka-bus.ts';
+// The Kafka adapter is imported from './kafka/kafka-bus.ts' directly, and by createBus only when Kafka is configured:
+// kafkajs is ~13 MB of resident memory the embedded default does not need.
 export * from './port.ts';
 
 export interface CreateBusDeps {
@@ -38,8 +38,12 @@ export async function createBus(config: Readonly<GatewayConfig>, deps: CreateBus
   ];
   const topics = [...new Set(names)].map((name) => ({ name }));
   if (config.kafka) {
+    const { createKafkaBus } = await import('./kafka/kafka-bus.ts');
     return createKafkaBus({
       kafka: config.kafka,
+      ...(config.kafka.sessionTimeoutMs !== undefined
+        ? { sessionTimeoutMs: config.kafka.sessionTimeoutMs }
+        : {}),
       logger: deps.logger,
       clock: deps.clock,
       metrics: deps.metrics,

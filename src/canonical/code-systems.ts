@@ -15,6 +15,8 @@ export const CodeSystem = {
   X12_SERVICE_TYPE: 'https://codesystem.x12.org/005010/1365',
   X12_REVIEW_ACTION: 'https://codesystem.x12.org/005010/306',
   NPI: 'http://hl7.org/fhir/sid/us-npi',
+  /** NUCC Health Care Provider Taxonomy: a prescriber's specialty. */
+  NUCC_TAXONOMY: 'http://nucc.org/provider-taxonomy',
 } as const;
 
 export type KnownCodeSystem = (typeof CodeSystem)[keyof typeof CodeSystem];

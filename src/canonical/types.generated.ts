@@ -39,6 +39,7 @@ export interface AuthorizationRequest {
   supportingDocuments?: DocumentReference[];
   orderReference?: OrderReference;
   notes?: string[];
+  clinicalCriteria?: CriteriaChecklist;
   /**
    * Stable key of the inbound order: the same order delivered twice yields the same key.
    */
@@ -125,6 +126,7 @@ export interface Coverage {
   planName?: string;
   period?: Period;
   subscriber?: Person;
+  pharmacyBenefit?: PharmacyBenefit;
   relationshipToSubscriber: 'self' | 'spouse' | 'child' | 'other' | 'unknown';
 }
 export interface Period {
@@ -136,6 +138,31 @@ export interface Period {
    * ISO-8601 calendar date, possibly partial (YYYY, YYYY-MM or YYYY-MM-DD), as FHIR 'date'.
    */
   end?: string;
+}
+/**
+ * The pharmacy benefit a prescription is billed to, as the pharmacy's claim carried it (NCPDP Telecommunication 101-A1 BIN, 104-A4 PCN, 301-C1 group, 302-C2 cardholder id). The payer directory routes a request carrying it by BIN and PCN.
+ */
+export interface PharmacyBenefit {
+  /**
+   * Bank identification number (NCPDP 101-A1).
+   */
+  bin: string;
+  /**
+   * Processor control number (NCPDP 104-A4).
+   */
+  pcn?: string;
+  /**
+   * Pharmacy benefit group id (NCPDP 301-C1).
+   */
+  group?: string;
+  /**
+   * Cardholder id (NCPDP 302-C2); coverage.memberId carries the same id for a pharmacy-benefit request.
+   */
+  cardholderId?: string;
+  /**
+   * Person code (NCPDP 303-C3).
+   */
+  personCode?: string;
 }
 export interface Provider {
   /**
@@ -171,6 +198,11 @@ export interface ServiceLine {
   servicePeriod?: Period;
   placeOfService?: string;
   description?: string;
+  /**
+   * The sender's trace numbers of this line (Da Vinci PAS Claim.item extension-itemTraceNumber), echoed in the answer.
+   */
+  traceNumbers?: Identifier[];
+  prescription?: Prescription;
 }
 export interface Coding {
   /**
@@ -186,6 +218,27 @@ export interface Quantity {
    * UN units, DA days, VS visits, MJ minutes, or the sender's unit as written.
    */
   unit?: string;
+}
+/**
+ * The prescription a drug line (NDC) is for. The quantity to dispense is the line's `quantity`.
+ */
+export interface Prescription {
+  /**
+   * The pharmacy system's prescription id (NCPDP 402-D2 prescription/service reference number).
+   */
+  id: string;
+  /**
+   * Days supply (NCPDP 405-D5).
+   */
+  daysSupply?: number;
+  /**
+   * Refills authorized by the prescriber (NCPDP 415-DF).
+   */
+  refills?: number;
+  /**
+   * ISO-8601 calendar date, possibly partial (YYYY, YYYY-MM or YYYY-MM-DD), as FHIR 'date'.
+   */
+  writtenDate?: string;
 }
 export interface Diagnosis {
   code: Coding;
@@ -208,6 +261,74 @@ export interface OrderReference {
    * FHIR reference of the order (ServiceRequest/123).
    */
   resourceReference?: string;
+  claimIdentifier?: Identifier1;
+}
+/**
+ * The sender's Claim.identifier when the request came as a Da Vinci PAS Claim, echoed in the answer.
+ */
+export interface Identifier1 {
+  /**
+   * Assigning authority as a URI (an OID as urn:oid:…, or urn:pagw:authority:<name>).
+   */
+  system?: string;
+  value: string;
+  /**
+   * Identifier type code from HL7 table 0203 (MR medical record number, MB member number, SS social security number, NPI, PI patient internal …).
+   */
+  type?: string;
+  /**
+   * Assigning authority as written by the sender.
+   */
+  assigner?: string;
+}
+/**
+ * The payer's drug criteria evaluated against the patient's record when the request was drafted (src/workflow/pharmacy): each criterion met, not met or unknown, with the evidence for the answer. Deterministic: the same record under the same criteria version gives the same checklist. Unknown means the record does not say; it is never guessed.
+ */
+export interface CriteriaChecklist {
+  /**
+   * criteria/<id>.json
+   */
+  criteriaId: string;
+  version: string;
+  title?: string;
+  /**
+   * ISO-8601 date or date-time, possibly partial, as FHIR 'dateTime'; a time carries its offset.
+   */
+  evaluatedAt: string;
+  items: CriterionResult[];
+  summary: {
+    met: number;
+    notMet: number;
+    unknown: number;
+  };
+}
+export interface CriterionResult {
+  id: string;
+  description: string;
+  status: 'met' | 'not_met' | 'unknown';
+  /**
+   * Why this status, in one sentence.
+   */
+  reason: string;
+  evidence: Evidence[];
+}
+/**
+ * One fact of the record a criterion was answered with.
+ */
+export interface Evidence {
+  /**
+   * Where it came from: a FHIR reference in the pharmacy system (MedicationRequest/123), or `pa-flag` for the webhook itself.
+   */
+  source: string;
+  code?: Coding;
+  /**
+   * ISO-8601 date or date-time, possibly partial, as FHIR 'dateTime'; a time carries its offset.
+   */
+  date?: string;
+  /**
+   * A result or status as recorded (negative, active …).
+   */
+  value?: string;
 }
 
 export type Outcome = 'approved' | 'denied' | 'pended' | 'modified' | 'cancelled' | 'error';
@@ -244,6 +365,10 @@ export interface AuthorizationDecision {
    */
   followUp?: 'none' | 'send_documentation' | 'contact_payer' | 'resubmit' | 'do_not_resubmit';
   /**
+   * Documents the payer asks for before it decides (X12 278 PWK, PAS CommunicationRequest): the kind of document, how to send it, and the attachment control number to send it under.
+   */
+  documentsRequested?: DocumentRequest[];
+  /**
    * ISO-8601 date or date-time, possibly partial, as FHIR 'dateTime'; a time carries its offset.
    */
   decidedAt: string;
@@ -269,4 +394,34 @@ export interface Reason {
   system?: string;
   code: string;
   text?: string;
+  /**
+   * Where the payer located the problem in X12 terms (loop-segment-element, e.g. 2010A-NM103): PAS error extension-errorElement.
+   */
+  element?: string;
+  /**
+   * Where the payer located the problem in the request it received (a FHIRPath): PAS error extension-errorPath.
+   */
+  path?: string;
+}
+export interface DocumentRequest {
+  type: Coding1;
+  /**
+   * How the payer takes it (X12 756: EL electronically only, FT file transfer, BM by mail, FX fax …).
+   */
+  transmission?: string;
+  /**
+   * The number to send it under (PWK06 with PWK05 AC): the 275's TRN02 or the PWK reference.
+   */
+  attachmentControlNumber?: string;
+}
+/**
+ * The kind of document (X12 755 report type code, LOINC).
+ */
+export interface Coding1 {
+  /**
+   * A canonical code-system URI: CPT http://www.ama-assn.org/go/cpt, HCPCS https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets, ICD-10-CM http://hl7.org/fhir/sid/icd-10-cm, ICD-10-PCS http://www.cms.gov/Medicare/Coding/ICD10, ICD-9-CM http://hl7.org/fhir/sid/icd-9-cm, NDC http://hl7.org/fhir/sid/ndc, RxNorm http://www.nlm.nih.gov/research/umls/rxnorm, LOINC http://loinc.org, SNOMED CT http://snomed.info/sct, X12 service type https://codesystem.x12.org/005010/1365, or a sender's local system (urn:pagw:local:<sender>:<system>, or the sender's own URI).
+   */
+  system: string;
+  code: string;
+  display?: string;
 }

@@ -1,6 +1,8 @@
 /**
  * Validation of canonical documents against schemas/canonical/. Pure: the schemas are imported as JSON modules.
  */
+
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import decisionSchema from '../../schemas/canonical/authorization-decision.json' with { type: 'json' };
 import requestSchema from '../../schemas/canonical/authorization-request.json' with { type: 'json' };
 import commonSchema from '../../schemas/canonical/common.json' with { type: 'json' };
@@ -9,19 +11,24 @@ import { ajvErrorsToProblems, createAjv } from './schema-validator.ts';
 import type { AuthorizationDecision, AuthorizationRequest } from './types.generated.ts';
 
 const ajv = createAjv([commonSchema, requestSchema, decisionSchema]);
-const requestValidator = ajv.getSchema(requestSchema.$id)!;
-const decisionValidator = ajv.getSchema(decisionSchema.$id)!;
+// Compiled on first use: `pagw map` needs only the request schema, and compiling costs start-up time.
+let requestCompiled: ValidateFunction | undefined;
+let decisionCompiled: ValidateFunction | undefined;
+const requestValidator = () => (requestCompiled ??= ajv.getSchema(requestSchema.$id)!);
+const decisionValidator = () => (decisionCompiled ??= ajv.getSchema(decisionSchema.$id)!);
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 
 export function checkAuthorizationRequest(candidate: unknown): ValidationResult<AuthorizationRequest> {
-  if (requestValidator(candidate)) return { ok: true, value: candidate as AuthorizationRequest };
-  return { ok: false, problems: ajvErrorsToProblems(requestValidator.errors) };
+  const validate = requestValidator();
+  if (validate(candidate)) return { ok: true, value: candidate as AuthorizationRequest };
+  return { ok: false, problems: ajvErrorsToProblems(validate.errors) };
 }
 
 export function checkAuthorizationDecision(candidate: unknown): ValidationResult<AuthorizationDecision> {
-  if (decisionValidator(candidate)) return { ok: true, value: candidate as AuthorizationDecision };
-  return { ok: false, problems: ajvErrorsToProblems(decisionValidator.errors) };
+  const validate = decisionValidator();
+  if (validate(candidate)) return { ok: true, value: candidate as AuthorizationDecision };
+  return { ok: false, problems: ajvErrorsToProblems(validate.errors) };
 }
 
 function describe(kind: string, problems: Problem[]): string {

@@ -1,32 +1,42 @@
 /**
  * `pagw`, the gateway's command line. Each command loads config once, does one job, and exits with 0 on
  * success, 1 when the input or the data is bad, 2 on a usage or configuration error.
+ *
+ * Start-up cost: this file imports only commander and type declarations. Each command loads what it needs
+ * when it runs (`await import(…)`), so `pagw --help`, `--version` and the offline commands never load the
+ * gateway, the database drivers, Kafka or express (bench/cli-start.ts measures it).
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { appendAudit, verifyAuditChain } from '../audit/audit-log.ts';
-import { checkAuthorizationRequest } from '../canonical/index.ts';
-import { type GatewayConfig, loadConfig } from '../config/load-config.ts';
+import type { GatewayConfig } from '../config/load-config.ts';
 import { isGatewayError } from '../errors/index.ts';
-import { startGateway } from '../gateway.ts';
-import { createLogger } from '../log/logger.ts';
-import {
-  type ApiRole,
-  apiRoles,
-  createApiToken,
-  migrate,
-  openDatabase,
-  openStore,
-  withTransaction,
-} from '../store/index.ts';
+import type { openStore } from '../store/index.ts';
+// tokens.ts, not the store's index: the role list without the database drivers.
+import { type ApiRole, apiRoles, isValidNpi, userIdPattern } from '../store/tokens.ts';
+import { registerAuditShow } from './commands/audit-show.ts';
 import { registerMapCommand } from './commands/map.ts';
+import { registerVaultCommands } from './commands/vault.ts';
 import { registerX12Commands } from './commands/x12.ts';
 
-function configFrom(
+/** Who runs the CLI, for the audit (os is a built-in: importing it costs nothing). */
+function osUserName(): string {
+  return userInfo().username;
+}
+
+/** The version in package.json, read only when the program is built (a few bytes, no module graph). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function configFrom(
   globals: { config?: string },
   overrides: Partial<GatewayConfig> = {},
-): Readonly<GatewayConfig> {
+): Promise<Readonly<GatewayConfig>> {
+  const { loadConfig } = await import('../config/load-config.ts');
   return loadConfig({ file: globals.config, overrides });
 }
 
@@ -34,6 +44,7 @@ async function withStore<T>(
   config: Readonly<GatewayConfig>,
   work: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
 ): Promise<T> {
+  const { openStore } = await import('../store/index.ts');
   const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     return await work(db);
@@ -46,6 +57,7 @@ export function buildCli(): Command {
   const program = new Command('pagw')
     .description('PA Gateway: prior authorization between EHRs and payers (HL7v2, FHIR, X12, Da Vinci PAS).')
     .option('-c, --config <file>', 'JSON config file (also env PAGW_CONFIG)')
+    .version(packageVersion(), '-V, --version', 'print the version of pagw')
     .showHelpAfterError()
     .exitOverride();
 
@@ -60,11 +72,18 @@ export function buildCli(): Command {
       ),
     )
     .action(async (options: { port?: number }) => {
-      const config = configFrom(program.opts(), options.port === undefined ? {} : { port: options.port });
+      const config = await configFrom(
+        program.opts(),
+        options.port === undefined ? {} : { port: options.port },
+      );
+      const [{ createLogger }, { startGateway }] = await Promise.all([
+        import('../log/logger.ts'),
+        import('../gateway.ts'),
+      ]);
       const logger = createLogger({ level: config.logLevel });
       const gateway = await startGateway(config, logger);
       process.stdout.write(
-        `PA Gateway listening on ${gateway.url}\n  database: ${gateway.db.description}\n  bus:      ${gateway.bus}\n`,
+        `PA Gateway listening on ${gateway.url}\n  database: ${gateway.db.description}\n  bus:      ${gateway.bus}\n  vault:    ${gateway.vaultDescription}\n`,
       );
       logger.info({ url: gateway.url, database: gateway.db.kind }, 'gateway started');
       await new Promise<void>((resolve) => {
@@ -85,7 +104,8 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply database migrations (also done by `pagw start`)')
     .action(async () => {
-      const config = configFrom(program.opts());
+      const config = await configFrom(program.opts());
+      const { migrate, openDatabase } = await import('../store/index.ts');
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
         const result = await migrate(db.pool);
@@ -103,7 +123,8 @@ export function buildCli(): Command {
     .command('validate')
     .description('Check a canonical AuthorizationRequest (JSON): prints each problem, or "valid"')
     .argument('<file>', 'JSON file holding one canonical request')
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { checkAuthorizationRequest } = await import('../canonical/index.ts');
       let candidate: unknown;
       try {
         candidate = JSON.parse(readFileSync(file, 'utf8'));
@@ -127,7 +148,8 @@ export function buildCli(): Command {
     .command('verify')
     .description('Check the audit log hash chain: reports every edited, deleted or inserted row')
     .action(async () => {
-      const config = configFrom(program.opts());
+      const config = await configFrom(program.opts());
+      const { verifyAuditChain } = await import('../audit/audit-log.ts');
       await withStore(config, async (db) => {
         const result = await verifyAuditChain(db.pool);
         if (result.ok) {
@@ -143,6 +165,12 @@ export function buildCli(): Command {
       });
     });
 
+  registerAuditShow(
+    audit,
+    async (work) => withStore(await configFrom(program.opts()), work),
+    () => ({ id: `cli:${osUserName()}` }),
+  );
+
   const token = program.command('token').description('API token commands');
   token
     .command('create')
@@ -154,41 +182,75 @@ export function buildCli(): Command {
         .makeOptionMandatory(),
     )
     .option('-l, --label <label>', 'a note saying who or what uses the token')
-    .action(async (options: { tenant: string; role: ApiRole[]; label?: string }) => {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.tenant)) {
-        process.stderr.write('--tenant must be 1-64 letters, digits, dots, dashes or underscores\n');
-        process.exitCode = 2;
-        return;
-      }
-      const config = configFrom(program.opts());
-      await withStore(config, async (db) => {
-        const at = new Date();
-        // The token and its audit row commit together: who made which token for whom is never lost.
-        const { token: secret, principal } = await withTransaction(db.pool, async (tx) => {
-          const created = await createApiToken(tx, {
-            tenant: options.tenant,
-            roles: options.role,
-            label: options.label,
-            at,
+    .option('-u, --user <user-id>', 'the named person the token is issued to (the audit names them)')
+    .option('--npi <npi>', 'the person’s NPI, when they sign as a licensed clinician')
+    .action(
+      async (options: { tenant: string; role: ApiRole[]; label?: string; user?: string; npi?: string }) => {
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.tenant)) {
+          process.stderr.write('--tenant must be 1-64 letters, digits, dots, dashes or underscores\n');
+          process.exitCode = 2;
+          return;
+        }
+        if (options.user !== undefined && !userIdPattern.test(options.user)) {
+          process.stderr.write(
+            '--user must be 1-128 letters, digits or . _ @ + - (an e-mail or directory name)\n',
+          );
+          process.exitCode = 2;
+          return;
+        }
+        if (options.npi !== undefined && !isValidNpi(options.npi)) {
+          process.stderr.write('--npi must be a valid 10-digit NPI (check digit included)\n');
+          process.exitCode = 2;
+          return;
+        }
+        if (options.npi !== undefined && options.user === undefined) {
+          process.stderr.write('--npi needs --user: an NPI belongs to a named person\n');
+          process.exitCode = 2;
+          return;
+        }
+        const config = await configFrom(program.opts());
+        const [{ appendAudit }, { createApiToken, withTransaction }, { userInfo }] = await Promise.all([
+          import('../audit/audit-log.ts'),
+          import('../store/index.ts'),
+          import('node:os'),
+        ]);
+        await withStore(config, async (db) => {
+          const at = new Date();
+          // The token and its audit row commit together: who made which token for whom is never lost.
+          const { token: secret, principal } = await withTransaction(db.pool, async (tx) => {
+            const created = await createApiToken(tx, {
+              tenant: options.tenant,
+              roles: options.role,
+              label: options.label,
+              ...(options.user ? { userId: options.user } : {}),
+              ...(options.npi ? { npi: options.npi } : {}),
+              at,
+            });
+            await appendAudit(tx, {
+              tenant: options.tenant,
+              actor: { id: `cli:${userInfo().username}`, onBehalfOf: `tenant:${options.tenant}` },
+              action: 'token.created',
+              details: {
+                tokenId: created.principal.tokenId,
+                roles: options.role,
+                ...(options.user ? { userId: options.user } : {}),
+                ...(options.npi ? { npi: options.npi } : {}),
+              },
+              at,
+            });
+            return created;
           });
-          await appendAudit(tx, {
-            tenant: options.tenant,
-            actor: { id: `cli:${userInfo().username}`, onBehalfOf: `tenant:${options.tenant}` },
-            action: 'token.created',
-            details: { tokenId: created.principal.tokenId, roles: options.role },
-            at,
-          });
-          return created;
+          process.stdout.write(`${secret}\n`);
+          process.stderr.write(
+            `token ${principal.tokenId} for tenant ${principal.tenant}${principal.userId ? `, issued to ${principal.userId}` : ''} with roles ${principal.roles.join(', ')}: store it now, it is not shown again\n`,
+          );
         });
-        process.stdout.write(`${secret}\n`);
-        process.stderr.write(
-          `token ${principal.tokenId} for tenant ${principal.tenant} with roles ${principal.roles.join(', ')}: store it now, it is not shown again\n`,
-        );
-      });
-    });
+      },
+    );
 
   registerMapCommand(program);
   registerX12Commands(program);
+  registerVaultCommands(program);
 
   return program;
 }

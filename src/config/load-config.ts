@@ -35,25 +35,68 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], read: String },
   { name: 'KAFKA_TOPIC_PREFIX', path: ['kafka', 'topicPrefix'], read: String },
   { name: 'KAFKA_SSL', path: ['kafka', 'ssl'], read: readBoolean },
+  { name: 'KAFKA_SESSION_TIMEOUT_MS', path: ['kafka', 'sessionTimeoutMs'], read: readInteger },
   { name: 'KAFKA_SASL_MECHANISM', path: ['kafka', 'sasl', 'mechanism'], read: (raw) => raw.toLowerCase() },
   { name: 'KAFKA_SASL_USERNAME', path: ['kafka', 'sasl', 'username'], read: String },
   { name: 'KAFKA_SASL_PASSWORD', path: ['kafka', 'sasl', 'password'], read: String },
   { name: 'MLLP_PORT', path: ['mllp', 'port'], read: readInteger },
   { name: 'MLLP_HOST', path: ['mllp', 'host'], read: String },
   { name: 'MLLP_TENANT', path: ['mllp', 'tenant'], read: String },
+  { name: 'MLLP_MAX_MESSAGE_BYTES', path: ['mllp', 'maxMessageBytes'], read: readInteger },
+  { name: 'MLLP_MAX_CONNECTIONS', path: ['mllp', 'maxConnections'], read: readInteger },
+  { name: 'MLLP_MAX_CONNECTIONS_PER_PEER', path: ['mllp', 'maxConnectionsPerPeer'], read: readInteger },
+  { name: 'MLLP_FRAME_TIMEOUT_MS', path: ['mllp', 'frameTimeoutMs'], read: readInteger },
+  { name: 'MLLP_IDLE_TIMEOUT_MS', path: ['mllp', 'idleTimeoutMs'], read: readInteger },
+  { name: 'MLLP_TLS_CERT_FILE', path: ['mllp', 'tls', 'certFile'], read: String },
+  { name: 'MLLP_TLS_KEY_FILE', path: ['mllp', 'tls', 'keyFile'], read: String },
+  { name: 'MLLP_TLS_CA_FILE', path: ['mllp', 'tls', 'caFile'], read: String },
+  { name: 'MLLP_TLS_REQUIRE_CLIENT_CERT', path: ['mllp', 'tls', 'requireClientCert'], read: readBoolean },
+  { name: 'INBOUND_MAX_MESSAGE_BYTES', path: ['inbound', 'maxMessageBytes'], read: readInteger },
+  { name: 'INBOUND_MAX_ORDER_GROUPS', path: ['inbound', 'maxOrderGroups'], read: readInteger },
+  { name: 'INBOUND_MAX_FIELD_LENGTH', path: ['inbound', 'maxFieldLength'], read: readInteger },
+  { name: 'INBOUND_MAX_FIELD_REPETITIONS', path: ['inbound', 'maxFieldRepetitions'], read: readInteger },
   { name: 'POLL_INTERVAL_MS', path: ['workers', 'pollIntervalMs'], read: readInteger },
   { name: 'STEP_LEASE_MS', path: ['workers', 'stepLeaseMs'], read: readInteger },
+  {
+    name: 'SLA_WARN_AT',
+    path: ['sla', 'warnAtFractions'],
+    read: (raw) =>
+      raw
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+        .map((f) => (/^\d*\.?\d+$/.test(f) ? Number(f) : f)),
+  },
   { name: 'PAYERS_DIR', path: ['payersDir'], read: String },
+  { name: 'PAS_SUBMIT_WAIT_MS', path: ['pas', 'submitWaitMs'], read: readInteger },
+  { name: 'PAS_PUBLIC_URL', path: ['pas', 'publicUrl'], read: String },
+  { name: 'PAS_NOTIFY_TIMEOUT_MS', path: ['pas', 'notifyTimeoutMs'], read: readInteger },
   { name: 'TENANTS_DIR', path: ['tenantsDir'], read: String },
+  { name: 'REVIEW_POLICIES_DIR', path: ['reviewPoliciesDir'], read: String },
   { name: 'CLEARINGHOUSE_ENDPOINTS', path: ['clearinghouseEndpoints'], read: readNameValueList },
+  { name: 'PHARMACY_ENDPOINTS', path: ['pharmacyEndpoints'], read: readNameValueList },
+  { name: 'PORTAL_URLS', path: ['portalUrls'], read: readNameValueList },
+  { name: 'PORTAL_BROWSER', path: ['portal', 'executablePath'], read: String },
+  { name: 'PORTAL_RECIPES_DIR', path: ['portal', 'recipesDir'], read: String },
   { name: 'X12_SENDER_QUALIFIER', path: ['x12', 'senderQualifier'], read: String },
   { name: 'X12_SENDER_ID', path: ['x12', 'senderId'], read: String },
   { name: 'X12_TRACE_ORIGINATOR', path: ['x12', 'traceOriginator'], read: String },
   { name: 'SMTP_HOST', path: ['smtp', 'host'], read: String },
   { name: 'SMTP_PORT', path: ['smtp', 'port'], read: readInteger },
   { name: 'SMTP_SECURE', path: ['smtp', 'secure'], read: readBoolean },
-  { name: 'SMTP_USERNAME', path: ['smtp', 'username'], read: String },
-  { name: 'SMTP_PASSWORD', path: ['smtp', 'password'], read: String },
+  { name: 'SMTP_CREDENTIALS_REF', path: ['smtp', 'credentialsRef'], read: String },
+  { name: 'PAGW_VAULT_MASTER_KEY', path: ['vault', 'masterKey'], read: String },
+  {
+    name: 'PAGW_VAULT_PREVIOUS_MASTER_KEYS',
+    path: ['vault', 'previousMasterKeys'],
+    read: (raw) =>
+      raw
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+  },
+  { name: 'PAGW_VAULT_KEY_FILE', path: ['vault', 'keyFile'], read: String },
+  { name: 'PAGW_VAULT_REQUIRE_SECRETS', path: ['vault', 'requireReferencedSecrets'], read: readBoolean },
 ];
 
 /** `name=value,name=value` → { name: value }; a malformed item stays as text for the schema to reject. */

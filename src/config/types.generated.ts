@@ -26,12 +26,19 @@ export interface GatewayConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   kafka?: Kafka;
   mllp?: Mllp;
+  inbound?: Inbound;
+  pas?: Pas;
   topics: Topics;
   workers: Workers;
+  sla?: Sla;
   /**
    * Directory of payer files (env PAYERS_DIR); the payers/ folder shipped with the gateway when absent.
    */
   payersDir?: string;
+  /**
+   * Directory of review policies per clinic and their code tables (env REVIEW_POLICIES_DIR); the review-policies/ folder shipped with the gateway when absent. docs/review.md.
+   */
+  reviewPoliciesDir?: string;
   /**
    * Directory of clinic (tenant) settings (env TENANTS_DIR); the tenants/ folder shipped with the gateway when absent.
    */
@@ -42,8 +49,22 @@ export interface GatewayConfig {
   clearinghouseEndpoints?: {
     [k: string]: string;
   };
+  /**
+   * Pharmacy sender id → base URL (scheme, host, port) replacing those of its fhirBaseUrl and callbackUrl in tenants/ (env PHARMACY_ENDPOINTS=sender=url,sender=url): tests and the demo point a sender at the simulated pharmacy system.
+   */
+  pharmacyEndpoints?: {
+    [k: string]: string;
+  };
+  /**
+   * Payer id → portal base URL, overriding the payer files (env PORTAL_URLS=payer=url,payer=url).
+   */
+  portalUrls?: {
+    [k: string]: string;
+  };
+  portal: Portal;
   x12: X12Sender;
   smtp?: Smtp;
+  vault: Vault;
 }
 /**
  * Kafka cluster (env KAFKA_BROKERS, comma separated). Without it the embedded bus is used.
@@ -62,6 +83,10 @@ export interface Kafka {
    * Use TLS to the brokers (env KAFKA_SSL=true).
    */
   ssl: boolean;
+  /**
+   * How long a consumer may miss heartbeats before its group hands its partitions to the other members (env KAFKA_SESSION_TIMEOUT_MS). 30 s rides out garbage-collection pauses and a starved CPU (10 s made two gateways on a busy 2-core machine rebalance without end); lower it for faster failover after a crash.
+   */
+  sessionTimeoutMs?: number;
   sasl?: {
     mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
     username: string;
@@ -75,9 +100,104 @@ export interface Mllp {
   port: number;
   host: string;
   /**
-   * Tenant that MLLP messages belong to.
+   * Tenant that MLLP messages belong to (env MLLP_TENANT), unless `peers` name one.
    */
   tenant?: string;
+  /**
+   * Largest MLLP frame, in bytes; a larger one is answered AE PAGW_INBOUND_TOO_LARGE (env MLLP_MAX_MESSAGE_BYTES).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Connections held at once; at the cap a newcomer evicts the stalest connection (the one longest without a whole frame) (env MLLP_MAX_CONNECTIONS).
+   */
+  maxConnections?: number;
+  /**
+   * Connections one remote address may hold; past it, its own stalest connection is closed (env MLLP_MAX_CONNECTIONS_PER_PEER).
+   */
+  maxConnectionsPerPeer?: number;
+  /**
+   * A whole frame must arrive within this many ms of its first byte (a TLS handshake within this many ms of connecting), else the connection is closed (env MLLP_FRAME_TIMEOUT_MS).
+   */
+  frameTimeoutMs?: number;
+  /**
+   * A connection is closed after this many ms without a whole frame or an ACK; stray bytes do not count (env MLLP_IDLE_TIMEOUT_MS).
+   */
+  idleTimeoutMs?: number;
+  tls?: MllpTls;
+  /**
+   * Allow-list: only these peers may connect, each entry naming the tenant its messages belong to (first match wins). Absent: any peer, tenant `tenant`.
+   *
+   * @minItems 1
+   */
+  peers?: MllpPeer[];
+}
+/**
+ * MLLP over TLS (env MLLP_TLS_CERT_FILE and MLLP_TLS_KEY_FILE enable it).
+ */
+export interface MllpTls {
+  /**
+   * PEM certificate (chain) of the listener (env MLLP_TLS_CERT_FILE).
+   */
+  certFile: string;
+  /**
+   * PEM private key of the listener (env MLLP_TLS_KEY_FILE).
+   */
+  keyFile: string;
+  /**
+   * PEM CA certificates that client certificates must chain to (env MLLP_TLS_CA_FILE).
+   */
+  caFile?: string;
+  /**
+   * Mutual TLS: refuse clients without a certificate from caFile (env MLLP_TLS_REQUIRE_CLIENT_CERT).
+   */
+  requireClientCert?: boolean;
+}
+export interface MllpPeer {
+  tenant: string;
+  /**
+   * IPv4/IPv6 addresses or CIDR ranges (10.1.2.0/24, 192.168.0.7, 2001:db8::/32).
+   *
+   * @minItems 1
+   */
+  allow: string[];
+}
+/**
+ * Limits on one inbound order message, whatever its transport: a message over a limit is refused (HTTP 413/422, HL7 ACK AE) naming the limit and the value found, and recorded with its bytes.
+ */
+export interface Inbound {
+  /**
+   * Largest HTTP order body or order-topic message, in bytes (MLLP frames: mllp.maxMessageBytes) (env INBOUND_MAX_MESSAGE_BYTES).
+   */
+  maxMessageBytes: number;
+  /**
+   * Most order groups in one message (HL7 v2 order items: OBR/RXO under their ORC; FHIR: order resources in a Bundle). Each becomes a case, all in one transaction, so the ceiling keeps that transaction short (env INBOUND_MAX_ORDER_GROUPS).
+   */
+  maxOrderGroups: number;
+  /**
+   * Longest HL7 v2 field, all repetitions together, in characters (env INBOUND_MAX_FIELD_LENGTH).
+   */
+  maxFieldLength: number;
+  /**
+   * Most repetitions of one HL7 v2 field (env INBOUND_MAX_FIELD_REPETITIONS).
+   */
+  maxFieldRepetitions: number;
+}
+/**
+ * Da Vinci PAS: the gateway's Claim/$submit for EHRs and notifications from payers.
+ */
+export interface Pas {
+  /**
+   * How long Claim/$submit waits for the payer's decision before answering pended (A4) with the case reference (env PAS_SUBMIT_WAIT_MS). PAS expects an answer within 15 s.
+   */
+  submitWaitMs?: number;
+  /**
+   * The gateway's URL as payers reach it, for their subscription notifications (env PAS_PUBLIC_URL); default: the address the gateway listens on.
+   */
+  publicUrl?: string;
+  /**
+   * Timeout of one rest-hook notification to an EHR (env PAS_NOTIFY_TIMEOUT_MS).
+   */
+  notifyTimeoutMs?: number;
 }
 export interface Topics {
   ordersHl7v2: string;
@@ -89,6 +209,18 @@ export interface Topics {
    * Care-team e-mail jobs (internal); delivered when smtp is configured.
    */
   notifications: string;
+  /**
+   * Exception-queue task events (schemas/events/task.v1.json, docs/events/task.v1.md).
+   */
+  tasks: string;
+  /**
+   * FHIR R4 Task resources for the ordering provider's EHR (missing data, documents asked for).
+   */
+  ehrTasks: string;
+  /**
+   * Status write-backs to pharmacy systems (internal): POSTed, signed, to each sender's callbackUrl (docs/pharmacy.md).
+   */
+  pharmacyWriteBack?: string;
 }
 export interface Workers {
   /**
@@ -97,9 +229,33 @@ export interface Workers {
   pollIntervalMs: number;
   timerBatchSize: number;
   /**
-   * How long a worker may hold a step (a payer call) before another worker takes it over (env STEP_LEASE_MS).
+   * A step's lease (env STEP_LEASE_MS). It is renewed every third of it while the step runs (a long payer call keeps its step), so it only decides how soon another worker resumes the steps of a worker that died.
    */
   stepLeaseMs: number;
+}
+/**
+ * Escalation of the payer's decision time (CMS-0057-F clocks from submission; hours per payer rule in payers/).
+ */
+export interface Sla {
+  /**
+   * Fractions of the decision time at which a pended case raises a warning: a status event (sla_warning), an exception task with raised priority and an e-mail (env SLA_WARN_AT=0.5,0.75,0.9).
+   *
+   * @maxItems 10
+   */
+  warnAtFractions: number[];
+}
+/**
+ * The portal robot's browser: Debian's chromium driven by playwright-core (no browser download).
+ */
+export interface Portal {
+  /**
+   * The Chromium executable (env PORTAL_BROWSER).
+   */
+  executablePath: string;
+  /**
+   * Directory of portal recipes (env PORTAL_RECIPES_DIR); connectors/portal/recipes when absent.
+   */
+  recipesDir?: string;
 }
 /**
  * The gateway's identity as an X12 trading partner.
@@ -128,6 +284,33 @@ export interface Smtp {
    * TLS from the first byte (port 465); otherwise STARTTLS when offered.
    */
   secure: boolean;
-  username?: string;
-  password?: string;
+  /**
+   * Vault reference to the SMTP login (env SMTP_CREDENTIALS_REF): secrets `<name>/username` and `<name>/password` of tenant `credentialsTenant`. Absent: no SMTP authentication.
+   */
+  credentialsRef?: string;
+  /**
+   * The tenant whose vault holds the SMTP login: the gateway's own identity by default.
+   */
+  credentialsTenant: string;
+}
+/**
+ * The secret vault's master key: never from the database. Neither set: the key file vault.key in dataDir, created once (mode 0600).
+ */
+export interface Vault {
+  /**
+   * The master key, 64 hex digits (env PAGW_VAULT_MASTER_KEY).
+   */
+  masterKey?: string;
+  /**
+   * Earlier master keys still accepted for unwrapping while `pagw vault rotate` re-wraps under the current one (env PAGW_VAULT_PREVIOUS_MASTER_KEYS, comma separated).
+   */
+  previousMasterKeys?: string[];
+  /**
+   * A file holding the master key (env PAGW_VAULT_KEY_FILE): one key per line, current first; mode 0600.
+   */
+  keyFile?: string;
+  /**
+   * Refuse to start when a payer's `vault:` reference is stored for no tenant (env PAGW_VAULT_REQUIRE_SECRETS); otherwise a warning at start, and the channel counts as not configured for a case whose tenant lacks it.
+   */
+  requireReferencedSecrets: boolean;
 }

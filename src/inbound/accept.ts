@@ -1,7 +1,8 @@
 /**
  * The one function every inbound transport (MLLP, HTTP, order topics) calls. It maps and validates the
  * message, then in ONE transaction:
- * - records it in `inbound_messages` (tenant, idempotency key, original bytes, outcome, case ids, problems);
+ * - records it in `inbound_messages` (tenant, idempotency key, original bytes — sealed under the tenant's data
+ *   key, src/vault/phi.ts — outcome, case ids, problems);
  *   the same message again (same sender + MSH-10; FHIR id + versionId; else a hash of its normalized
  *   content) returns the first outcome and writes nothing;
  * - accepted: creates one case per order group (state received), moves it to validated and schedules a
@@ -10,26 +11,39 @@
  * - audits the accept or reject with actor and on-behalf-of.
  * Transports answer the sender (ACK, HTTP status) only after this resolves, i.e. after the commit.
  */
+
+import { createHash } from 'node:crypto';
 import { type Actor, type AuditEntry, appendAudit, appendAuditEntries } from '../audit/audit-log.ts';
 import { DeadLetterHeader } from '../bus/dead-letter.ts';
+import type { AuthorizationRequest } from '../canonical/index.ts';
 import type { Clock } from '../clock.ts';
 import { type ErrorCode, GatewayError, toGatewayError } from '../errors/index.ts';
+import { findHeldCase, recordHeldOrder, resumeHeldCase } from '../exceptions/held-orders.ts';
+import { changeOrders, resentFhirOrderChange } from '../exceptions/order-changes.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import {
+  defaultMessageLimits,
   defaultRegistry,
   type InboundFormat,
+  type IncompleteOrder,
   type MapOutcome,
+  MappingError,
   type MappingProblem,
   type MappingRegistry,
+  type MessageLimits,
   mapOrder,
 } from '../mapping/index.ts';
 import type { CaseOutboundPlanner } from '../outbound/planner.ts';
-import { createCase, transitionCase } from '../store/cases.ts';
+import type { TaskOutboundPlanner } from '../outbound/tasks/task-outbound.ts';
+import { recordValidatedCases } from '../store/case-intake.ts';
+import { getCase } from '../store/cases.ts';
 import type { Database } from '../store/database.ts';
 import { caseIdFor } from '../store/ids.ts';
 import { insertOutboxMessages, OutboxHeader } from '../store/outbox.ts';
 import { type Tx, withTransaction } from '../store/sql.ts';
-import { scheduleTimer } from '../store/timers.ts';
+import type { PhiCipher, PhiUse } from '../vault/phi.ts';
+import { recordOrderControl } from './order-control-intake.ts';
+import { isDataException, storableProblems, storableText } from './storable.ts';
 
 export type InboundTransport = 'mllp' | 'http' | 'bus' | 'cli';
 
@@ -38,6 +52,8 @@ export const workflowAdvanceTimer = 'workflow.advance';
 
 /** Headers of an inbound dead-letter record, besides the standard pagw-dlq-* ones. */
 export const InboundDeadLetterHeader = {
+  /** On a message its transport cut off at the size limit: `first <n> of at least <m> bytes`. */
+  truncated: 'pagw-dlq-truncated',
   transport: 'pagw-source-transport',
   sender: 'pagw-source-sender',
   messageId: 'pagw-source-message-id',
@@ -52,11 +68,44 @@ export interface InboundDeps {
   readonly logger: Logger;
   /** config.topics.deadLetter ('pa.deadletter.v1'). */
   readonly deadLetterTopic: string;
+  /** Seals the original bytes at rest under the tenant's data key (the vault's PHI cipher). */
+  readonly phi: Pick<PhiCipher, 'seal'>;
   /** The mapping data; the mappings shipped in mappings/ when absent. */
   readonly registry?: MappingRegistry;
   /** Status events (and more) for the new case's `received` and `validated` transitions: src/outbound/planner.ts. */
   readonly outbound?: CaseOutboundPlanner;
+  /** Ceilings on one message (config `inbound`); defaultInboundLimits for what is absent. */
+  readonly limits?: Partial<InboundLimits>;
+  /**
+   * Hold an order that lacks only what the ordering provider can supply later (a member id): its case waits in
+   * `received` with a task to the provider, and a corrected resend resumes it (src/exceptions/held-orders.ts).
+   * Off: such an order is refused like any unmappable one.
+   */
+  readonly holdIncomplete?: boolean;
+  /**
+   * Cancel the open cases of orders the EHR withdraws (HL7 ORC-1 CA/OC/DC, FHIR status revoked …), at the payer when
+   * it holds them (src/exceptions/cancellations.ts). Off: such a message is refused as not a new order.
+   */
+  readonly cancelOrders?: boolean;
+  /**
+   * Update the open cases of orders the EHR changes (HL7 ORC-1 XO/XX): re-run before the payer has them, sent to the
+   * payer as an update once it does (src/exceptions/order-changes.ts). Off: such a message is refused as not new.
+   */
+  readonly changeOrders?: boolean;
+  /** Events of the held case's task (task.v1, FHIR Task and HL7 v2 to the provider, e-mail). */
+  readonly taskOutbound?: TaskOutboundPlanner;
 }
+
+/** config `inbound`: the message size, and the mapper's ceilings (order groups, field length, repetitions). */
+export interface InboundLimits extends MessageLimits {
+  /** Largest message in bytes (HTTP bodies and MLLP frames are cut off by their transport before this). */
+  readonly maxMessageBytes: number;
+}
+
+export const defaultInboundLimits: InboundLimits = {
+  ...defaultMessageLimits,
+  maxMessageBytes: 5 * 1024 * 1024,
+};
 
 export interface InboundMessage {
   readonly tenant: string;
@@ -71,7 +120,24 @@ export interface InboundMessage {
   readonly profile?: string;
   /** Who delivered it; on-behalf-of defaults to the sending system. */
   readonly actor?: Actor;
+  /**
+   * The transport's own idempotency key, replacing the mapper's (`pas:claim:<system>|<value>` for a PAS
+   * `Claim/$submit`: the same Claim identifier is the same request, whatever else the Bundle restamps).
+   */
+  readonly messageKey?: string;
   readonly correlationId?: string;
+  /**
+   * The transport stopped reading this message at its size limit (an MLLP frame over mllp.maxMessageBytes):
+   * `raw` holds only its first bytes. It is recorded with them, dead-lettered and refused as
+   * PAGW_INBOUND_TOO_LARGE, never mapped.
+   */
+  readonly truncated?: {
+    /** Bytes received when the transport stopped (the message is at least this long). */
+    readonly atLeastBytes: number;
+    readonly limit: number;
+    /** The setting that holds the limit, for the refusal's text (`mllp.maxMessageBytes`). */
+    readonly setting: string;
+  };
   /** Where a bus message came from (kept on its dead-letter record). */
   readonly source?: {
     readonly topic: string;
@@ -95,6 +161,8 @@ export interface InboundResult {
   readonly errorCode?: ErrorCode;
   readonly problems: readonly MappingProblem[];
   readonly warnings: readonly MappingProblem[];
+  /** Cases held for data the ordering provider must supply (a subset of caseIds): see InboundDeps.holdIncomplete. */
+  readonly held?: readonly string[];
 }
 
 interface StoredProblems {
@@ -106,7 +174,44 @@ interface StoredProblems {
 const tenantPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const maxHeaderProblems = 8000;
 
+/**
+ * A message over inbound.maxMessageBytes (a bus message: HTTP and MLLP stop reading before this), or one its
+ * transport cut off at its own limit (`truncated`: only the first bytes are here). Keyed by a hash of the bytes
+ * at hand, so the same message sent again is a duplicate, recorded and dead-lettered once.
+ */
+function tooLarge(message: InboundMessage, limit: number): MapOutcome {
+  const fingerprint = createHash('sha256').update(message.raw).digest('hex');
+  const format = message.format ?? 'hl7v2';
+  const cut = message.truncated;
+  const problems: MappingProblem[] = [
+    {
+      code: 'PAGW_INBOUND_TOO_LARGE',
+      severity: 'error',
+      location: format === 'hl7v2' ? 'MSH' : '$',
+      message: cut
+        ? `the message exceeds the limit of ${cut.limit} bytes (${cut.setting}): at least ${cut.atLeastBytes} bytes were received, its first ${message.raw.length} are kept; split it or raise ${cut.setting}`
+        : `the message is ${message.raw.length} bytes: the limit is ${limit} (inbound.maxMessageBytes)`,
+      ...(format === 'hl7v2' ? { hl7: { segment: 'MSH' } } : {}),
+    },
+  ];
+  return {
+    ok: false,
+    message: {
+      format,
+      key: `${format}:${cut ? 'too-large' : 'sha256'}:${fingerprint}`,
+      sender: message.sender,
+      fingerprint,
+    },
+    error: new MappingError(problems),
+    warnings: [],
+  };
+}
+
 function mapSafely(deps: InboundDeps, message: InboundMessage, at: Date): MapOutcome {
+  const limits = { ...defaultInboundLimits, ...deps.limits };
+  if (message.truncated || message.raw.length > limits.maxMessageBytes) {
+    return tooLarge(message, limits.maxMessageBytes);
+  }
   try {
     return mapOrder(
       {
@@ -116,6 +221,7 @@ function mapSafely(deps: InboundDeps, message: InboundMessage, at: Date): MapOut
         sender: message.sender,
         profile: message.profile,
         receivedAt: at,
+        limits,
       },
       deps.registry ?? defaultRegistry(),
     );
@@ -165,46 +271,68 @@ async function recordAccepted(
   actor: Actor,
   at: Date,
 ): Promise<string[]> {
-  const caseIds: string[] = [];
   // Audit rows are appended together as the last step, so the audit chain head is locked only briefly.
   const audit: AuditEntry[] = [];
-  for (const request of outcome.requests) {
-    const id = caseIdFor(request.tenant, request.idempotencyKey);
-    const received = {
-      id,
-      tenant: request.tenant,
-      state: 'received' as const,
-      version: 1,
-      request,
-      decision: null,
-    };
-    const created = await createCase(tx, {
-      request,
-      actor,
-      at,
-      correlationId: message.correlationId,
-      outbox: deps.outbound?.({ event: 'received', after: received, previousState: null, at }) ?? [],
-      auditTo: audit,
-    });
-    caseIds.push(created.case.id);
-    if (!created.created) continue;
-    await transitionCase(tx, {
-      tenant: message.tenant,
-      caseId: created.case.id,
-      event: 'validated',
-      actor,
-      at,
-      data: { format: request.source.format, orderIndex: request.source.orderIndex ?? 0 },
-      correlationId: message.correlationId,
-      outbox: (after, before) =>
-        deps.outbound?.({ event: 'validated', after, previousState: before.state, at }) ?? [],
-      auditTo: audit,
-    });
-    await scheduleTimer(
-      tx,
-      { tenant: message.tenant, caseId: created.case.id, kind: workflowAdvanceTimer, dueAt: at },
-      at,
-    );
+  // A corrected resend of a held order resumes that case instead of opening another (src/exceptions/held-orders.ts).
+  const resumed = new Map<number, string>();
+  if (deps.holdIncomplete) {
+    for (const [i, request] of outcome.requests.entries()) {
+      const heldId = await findHeldCase(tx, request);
+      if (!heldId) continue;
+      const heldCase = (await getCase(tx, request.tenant, heldId))!;
+      await resumeHeldCase(
+        tx,
+        deps,
+        { tenant: request.tenant, actor, at, audit },
+        { caseId: heldId, held: heldCase.request, resent: request, messageKey: outcome.message.key },
+      );
+      resumed.set(i, heldId);
+    }
+  }
+  // A FHIR order resent with its identifier and changed content changes its open case, as an ORC XO does.
+  if (deps.changeOrders) {
+    for (const [i, request] of outcome.requests.entries()) {
+      if (resumed.has(i)) continue;
+      const change = await resentFhirOrderChange(tx, request);
+      if (!change) continue;
+      const changed = await changeOrders(tx, deps, {
+        tenant: request.tenant,
+        sender: request.source.sender,
+        change,
+        actor,
+        at,
+        messageKey: outcome.message.key,
+        audit,
+      });
+      if (changed.caseIds[0]) resumed.set(i, changed.caseIds[0]);
+    }
+  }
+  const fresh = outcome.requests.filter((_, i) => !resumed.has(i));
+  // All order groups' cases in a few multi-row statements (src/store/case-intake.ts), not two round trips
+  // per row: the transaction stays short however many groups the message holds (up to inbound.maxOrderGroups).
+  const { caseIds: freshIds } = await recordValidatedCases(tx, {
+    requests: fresh,
+    actor,
+    at,
+    correlationId: message.correlationId,
+    validatedData: (request) => ({
+      format: request.source.format,
+      orderIndex: request.source.orderIndex ?? 0,
+    }),
+    outbound: deps.outbound
+      ? (event, after, previousState) => deps.outbound!({ event, after, previousState, at })
+      : undefined,
+    timerKind: workflowAdvanceTimer,
+    auditTo: audit,
+  });
+  let next = 0;
+  const caseIds = outcome.requests.map((_, i) => resumed.get(i) ?? freshIds[next++]!);
+  if (resumed.size > 0) {
+    await tx.query('UPDATE inbound_messages SET case_ids = $3 WHERE tenant_id = $1 AND message_key = $2', [
+      message.tenant,
+      outcome.message.key,
+      caseIds,
+    ]);
   }
   audit.push({
     tenant: message.tenant,
@@ -215,6 +343,7 @@ async function recordAccepted(
       format: outcome.message.format,
       messageKey: outcome.message.key,
       caseIds,
+      ...(resumed.size > 0 ? { resumed: [...resumed.values()] } : {}),
       warnings: outcome.warnings.map((w) => `${w.location}: ${w.message}`),
     },
     at,
@@ -248,6 +377,10 @@ async function recordRejected(
       outcome.message.format === 'fhir' ? 'application/fhir+json' : 'x-application/hl7-v2+er7',
   };
   if (outcome.message.messageId) headers[InboundDeadLetterHeader.messageId] = outcome.message.messageId;
+  if (message.truncated) {
+    headers[InboundDeadLetterHeader.truncated] =
+      `first ${message.raw.length} of at least ${message.truncated.atLeastBytes} bytes`;
+  }
   if (message.source) {
     headers[DeadLetterHeader.sourceTopic] = message.source.topic;
     headers[DeadLetterHeader.sourcePartition] = String(message.source.partition);
@@ -288,20 +421,31 @@ export async function acceptInboundMessage(
     );
   }
   const at = message.receivedAt ?? deps.clock.now();
-  const outcome = mapSafely(deps, message, at);
+  const mapped = withMessageKey(mapSafely(deps, message, at), message.messageKey);
+  // Everything below reaches text/jsonb columns: identifiers and problems read from the message, and the
+  // transport's metadata, are made storable (see storable.ts); refused content keeps its bytes in bytea.
+  const outcome = storableOutcome(mapped);
   const facts = outcome.message;
+  const transportSender = storableText(message.sender);
   const actor: Actor = message.actor
-    ? { id: message.actor.id, onBehalfOf: message.actor.onBehalfOf ?? `sender:${facts.sender}` }
-    : { id: `${message.transport}:${message.sender}`, onBehalfOf: `sender:${facts.sender}` };
-  const errors = outcome.ok ? [] : asProblems(outcome.error.problems, 'PAGW_INTERNAL');
+    ? {
+        id: storableText(message.actor.id),
+        onBehalfOf: storableText(message.actor.onBehalfOf) ?? `sender:${facts.sender}`,
+      }
+    : { id: `${message.transport}:${transportSender}`, onBehalfOf: `sender:${facts.sender}` };
+  const held = !outcome.ok && deps.holdIncomplete ? outcome.incomplete : undefined;
+  const errors = outcome.ok || held ? [] : asProblems(outcome.error.problems, 'PAGW_INTERNAL');
+  const warnings = held ? [...outcome.warnings, ...heldWarnings(held)] : outcome.warnings;
   const stored: StoredProblems = {
-    ...(outcome.ok ? {} : { code: outcome.error.code }),
+    ...(outcome.ok || held ? {} : { code: outcome.error.code }),
     errors,
-    warnings: outcome.warnings,
+    warnings,
   };
   const plannedCaseIds = outcome.ok
     ? outcome.requests.map((r) => caseIdFor(message.tenant, r.idempotencyKey))
-    : [];
+    : held
+      ? [caseIdFor(message.tenant, String(held.request.idempotencyKey))]
+      : [];
   const base = {
     format: facts.format,
     messageKey: facts.key,
@@ -309,6 +453,150 @@ export async function acceptInboundMessage(
     ...(facts.messageId ? { messageId: facts.messageId } : {}),
   };
 
+  const safeMessage: InboundMessage = {
+    ...message,
+    sender: transportSender,
+    correlationId: storableText(message.correlationId),
+    ...(message.source
+      ? {
+          source: {
+            ...message.source,
+            key: message.source.key === null ? null : storableText(message.source.key),
+          },
+        }
+      : {}),
+  };
+  try {
+    return await recordOutcome(deps, safeMessage, outcome, {
+      actor,
+      at,
+      base,
+      stored,
+      errors,
+      plannedCaseIds,
+      ...(held ? { held, warnings } : {}),
+    });
+  } catch (error) {
+    if (!isDataException(error)) throw error;
+    // The database refused a value of this message: every retry would fail the same way, and a sender told
+    // to resend would loop forever. Record the bytes and refuse it instead (nothing of its content is stored).
+    deps.logger.error(
+      { transport: message.transport, ...describeError(error) },
+      'inbound message refused by the database: recorded as unstorable',
+    );
+    return recordUnstorable(deps, safeMessage, facts.format, error, actor, at);
+  }
+}
+
+/** The transport's key in place of the mapper's, for the message and its cases (case ids derive from it). */
+function withMessageKey(outcome: MapOutcome, key: string | undefined): MapOutcome {
+  if (!key) return outcome;
+  const message = { ...outcome.message, key };
+  if (!outcome.ok) return { ...outcome, message };
+  return {
+    ...outcome,
+    message,
+    requests: outcome.requests.map((r, i) => ({
+      ...r,
+      idempotencyKey: `${key}#${r.source.orderIndex ?? i}`,
+    })),
+  };
+}
+
+interface RecordContext {
+  readonly actor: Actor;
+  readonly at: Date;
+  readonly base: Pick<InboundResult, 'format' | 'messageKey' | 'sender' | 'messageId'>;
+  readonly stored: StoredProblems;
+  readonly errors: MappingProblem[];
+  readonly plannedCaseIds: string[];
+  /** The order is held for the provider (accepted, a case in `received` with a task). */
+  readonly held?: IncompleteOrder;
+  readonly warnings?: MappingProblem[];
+}
+
+/** The missing fields of a held order, told to the sender as warnings of an accepted message. */
+function heldWarnings(held: IncompleteOrder): MappingProblem[] {
+  return held.problems.map((p) => ({
+    ...p,
+    severity: 'warning' as const,
+    message: `${p.message}: the order is held until the ordering provider supplies it (a task was sent)`,
+  }));
+}
+
+function storableOutcome(outcome: MapOutcome): MapOutcome {
+  const message = {
+    ...outcome.message,
+    key: storableText(outcome.message.key),
+    sender: storableText(outcome.message.sender),
+    ...(outcome.message.messageId ? { messageId: storableText(outcome.message.messageId) } : {}),
+    ...(outcome.message.messageType ? { messageType: storableText(outcome.message.messageType) } : {}),
+  };
+  const warnings = storableProblems(outcome.warnings);
+  if (outcome.ok) return { ...outcome, message, warnings };
+  const error = outcome.error;
+  const problems = storableProblems(error.problems as MappingProblem[]);
+  const safeError =
+    error instanceof MappingError
+      ? new MappingError(problems, { cause: error.cause })
+      : new GatewayError(error.code, storableText(error.message), { cause: error.cause, problems });
+  return { ...outcome, message, warnings, error: safeError };
+}
+
+/** The fallback record of a message the database refused: its bytes, a hash key, a fixed reason. */
+async function recordUnstorable(
+  deps: InboundDeps,
+  message: InboundMessage,
+  format: InboundFormat,
+  cause: unknown,
+  actor: Actor,
+  at: Date,
+): Promise<InboundResult> {
+  const sqlState = String((cause as { code?: unknown }).code);
+  const problems: MappingProblem[] = [
+    {
+      code: 'PAGW_INBOUND_UNSTORABLE',
+      severity: 'error',
+      location: format === 'hl7v2' ? 'MSH' : '$',
+      message: `the database refused a value of this message (SQLSTATE ${sqlState}); the original bytes were kept`,
+      ...(format === 'hl7v2' ? { hl7: { segment: 'MSH' } } : {}),
+    },
+  ];
+  const fingerprint = createHash('sha256').update(message.raw).digest('hex');
+  const facts: MapOutcome['message'] = {
+    format,
+    key: `${format}:unstorable:${fingerprint}`,
+    sender: message.sender,
+    fingerprint,
+  };
+  const rejection: Extract<MapOutcome, { ok: false }> = {
+    ok: false,
+    message: facts,
+    error: new GatewayError('PAGW_INBOUND_UNSTORABLE', problems[0]!.message, { problems }),
+    warnings: [],
+  };
+  const stored: StoredProblems = { code: 'PAGW_INBOUND_UNSTORABLE', errors: problems, warnings: [] };
+  return recordOutcome(deps, message, rejection, {
+    actor,
+    at,
+    base: { format, messageKey: facts.key, sender: facts.sender },
+    stored,
+    errors: problems,
+    plannedCaseIds: [],
+  });
+}
+
+/** Records the outcome in ONE transaction (see the file comment). */
+async function recordOutcome(
+  deps: InboundDeps,
+  message: InboundMessage,
+  outcome: MapOutcome,
+  context: RecordContext,
+): Promise<InboundResult> {
+  const { actor, at, base, stored, errors, plannedCaseIds } = context;
+  const facts = outcome.message;
+  // Sealed before the transaction (the tenant's data key may have to be created, in a commit of its own).
+  const sealedRaw = await deps.phi.seal(message.tenant, inboundRawBinding(facts.fingerprint), message.raw);
   return withTransaction(deps.db.pool, async (tx): Promise<InboundResult> => {
     const insert = (key: string, outcomeText: string, caseIds: string[], problems: StoredProblems) =>
       tx.query(
@@ -316,17 +604,7 @@ export async function acceptInboundMessage(
            (tenant_id, message_key, format, raw, received_at, outcome, case_ids, problems, fingerprint)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (tenant_id, message_key) DO NOTHING RETURNING message_key`,
-        [
-          message.tenant,
-          key,
-          facts.format,
-          message.raw,
-          at,
-          outcomeText,
-          caseIds,
-          problems,
-          facts.fingerprint,
-        ],
+        [message.tenant, key, facts.format, sealedRaw, at, outcomeText, caseIds, problems, facts.fingerprint],
       );
     const earlier = async (key: string) => {
       const { rows } = await tx.query<{
@@ -354,7 +632,12 @@ export async function acceptInboundMessage(
       };
     };
 
-    const inserted = await insert(facts.key, outcome.ok ? 'accepted' : 'rejected', plannedCaseIds, stored);
+    const inserted = await insert(
+      facts.key,
+      outcome.ok || context.held ? 'accepted' : 'rejected',
+      plannedCaseIds,
+      stored,
+    );
     if (inserted.rowCount === 0) {
       const first = await earlier(facts.key);
       if (first.fingerprint === null || first.fingerprint === facts.fingerprint) return first.result;
@@ -387,6 +670,44 @@ export async function acceptInboundMessage(
         warnings: outcome.warnings,
       };
     }
+    if (context.held) {
+      const audit: AuditEntry[] = [];
+      // A resend that still lacks the data answers the case already waiting for it.
+      const waiting = await findHeldCase(tx, context.held.request as unknown as AuthorizationRequest);
+      const { caseId } = waiting
+        ? { caseId: waiting }
+        : await recordHeldOrder(tx, deps, {
+            incomplete: context.held,
+            actor,
+            at,
+            auditTo: audit,
+            ...(message.correlationId ? { correlationId: message.correlationId } : {}),
+          });
+      audit.push({
+        tenant: message.tenant,
+        actor,
+        action: 'inbound.held',
+        details: {
+          transport: message.transport,
+          format: facts.format,
+          messageKey: facts.key,
+          caseIds: [caseId],
+          missing: context.held.missing.map((f) => f.path),
+          ...(waiting ? { stillWaiting: true } : {}),
+        },
+        at,
+      });
+      await appendAuditEntries(tx, audit);
+      return {
+        ...base,
+        outcome: 'accepted',
+        duplicate: false,
+        caseIds: [caseId],
+        held: [caseId],
+        problems: [],
+        warnings: context.warnings ?? [],
+      };
+    }
     if (outcome.ok) {
       const caseIds = await recordAccepted(tx, deps, message, outcome, actor, at);
       return {
@@ -398,6 +719,9 @@ export async function acceptInboundMessage(
         warnings: outcome.warnings,
       };
     }
+    // Not a new order, but one that cancels or changes an order the gateway holds (./order-control-intake.ts).
+    const controlled = await recordOrderControl(tx, deps, message, outcome, actor, at);
+    if (controlled) return { ...base, ...controlled };
     await recordRejected(tx, deps, message, outcome, actor, at);
     return {
       ...base,
@@ -432,4 +756,33 @@ function idReused(facts: MapOutcome['message']): MappingProblem[] {
             'this resource id and versionId were already used with different content: a changed resource needs a new versionId',
         },
       ];
+}
+
+/** What the sealed raw bytes of an inbound message are bound to (besides the tenant): its content fingerprint. */
+export function inboundRawBinding(fingerprint: string | null): string[] {
+  return ['inbound_messages.raw', fingerprint ?? ''];
+}
+
+/**
+ * The original bytes of an inbound message, opened through the audited PHI path inside `tx` (a `phi.read` audit
+ * row names who read it). null when there is no such message for the tenant.
+ */
+export async function readInboundRaw(
+  tx: Tx,
+  phi: Pick<PhiCipher, 'open'>,
+  use: Omit<PhiUse, 'what' | 'ref'>,
+  messageKey: string,
+): Promise<Buffer | null> {
+  const { rows } = await tx.query<{ raw: Buffer; fingerprint: string | null }>(
+    'SELECT raw, fingerprint FROM inbound_messages WHERE tenant_id = $1 AND message_key = $2',
+    [use.tenant, messageKey],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return phi.open(
+    tx,
+    { ...use, what: 'inbound_messages.raw', ref: messageKey },
+    inboundRawBinding(row.fingerprint),
+    row.raw,
+  );
 }

@@ -143,7 +143,13 @@ export function applyRules<P>(
   for (const [, rule] of required) {
     if (isSet(getTarget(request, rule.target))) continue;
     const where = source.missing(rule);
-    if (where) report(problem('PAGW_MAP_MISSING_FIELD', where.location, rule.required!, { hl7: where.hl7 }));
+    if (where)
+      report(
+        problem('PAGW_MAP_MISSING_FIELD', where.location, rule.required!, {
+          hl7: where.hl7,
+          target: rule.targetText,
+        }),
+      );
   }
   return { request, origins };
 }

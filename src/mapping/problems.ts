@@ -8,6 +8,9 @@ import { type ErrorCode, GatewayError, type Problem } from '../errors/index.ts';
 /** The mapping codes a problem can carry (src/errors/codes/mapping.ts), plus canonical validation. */
 export type MappingProblemCode =
   | 'PAGW_MAP_UNREADABLE'
+  | 'PAGW_MAP_FORBIDDEN_CHARACTER'
+  | 'PAGW_MAP_UNDECODABLE'
+  | 'PAGW_MAP_LIMIT_EXCEEDED'
   | 'PAGW_MAP_UNSUPPORTED_MESSAGE'
   | 'PAGW_MAP_UNSUPPORTED_VERSION'
   | 'PAGW_MAP_NOT_NEW_ORDER'
@@ -16,7 +19,9 @@ export type MappingProblemCode =
   | 'PAGW_MAP_INVALID_VALUE'
   | 'PAGW_VALIDATION_FAILED'
   | 'PAGW_INTERNAL'
-  | 'PAGW_INBOUND_ID_REUSED';
+  | 'PAGW_INBOUND_ID_REUSED'
+  | 'PAGW_INBOUND_TOO_LARGE'
+  | 'PAGW_INBOUND_UNSTORABLE';
 
 /** An HL7 v2 position, as ERR-2 (ERL) reports it: 1-based, sequence counts segments of the same id. */
 export interface Hl7Position {
@@ -33,6 +38,8 @@ export interface MappingProblem extends Problem {
   readonly severity: 'error' | 'warning';
   /** Set for HL7 v2 sources: where, for ERR-2. */
   readonly hl7?: Hl7Position;
+  /** The request path a missing field would fill (`coverage.memberId`): set on PAGW_MAP_MISSING_FIELD. */
+  readonly target?: string;
 }
 
 /** HL7 table 0357 (message error condition) code for a problem, for ERR-3. */
@@ -44,6 +51,9 @@ export function hl7ConditionCode(problem: MappingProblem): number {
     case 'PAGW_MAP_MISSING_FIELD':
       return 101; // required field missing
     case 'PAGW_MAP_INVALID_VALUE':
+    case 'PAGW_MAP_FORBIDDEN_CHARACTER':
+    case 'PAGW_MAP_UNDECODABLE':
+    case 'PAGW_INBOUND_UNSTORABLE':
     case 'PAGW_VALIDATION_FAILED':
       return 102; // data type error
     case 'PAGW_MAP_UNSUPPORTED_MESSAGE':
@@ -52,6 +62,9 @@ export function hl7ConditionCode(problem: MappingProblem): number {
       return 203; // unsupported version id
     case 'PAGW_INBOUND_ID_REUSED':
       return 205; // duplicate key identifier
+    case 'PAGW_INBOUND_TOO_LARGE':
+    case 'PAGW_MAP_LIMIT_EXCEEDED':
+      return 104; // value too long (table 0357 since v2.7; ERR-5 and ERR-8 say it for older receivers)
     case 'PAGW_MAP_NOT_NEW_ORDER':
     case 'PAGW_INTERNAL':
       return 207; // application internal error (HL7 has no code for "not a new order")
@@ -76,7 +89,7 @@ export function problem(
   code: MappingProblemCode,
   location: string,
   message: string,
-  extra: { severity?: 'error' | 'warning'; hl7?: Hl7Position } = {},
+  extra: { severity?: 'error' | 'warning'; hl7?: Hl7Position; target?: string } = {},
 ): MappingProblem {
   return {
     code,
@@ -84,6 +97,7 @@ export function problem(
     message,
     severity: extra.severity ?? 'error',
     ...(extra.hl7 ? { hl7: extra.hl7 } : {}),
+    ...(extra.target ? { target: extra.target } : {}),
   };
 }
 
@@ -98,6 +112,10 @@ export function hl7Problem(
 
 /** Order in which codes name a refused message: the first kind of problem present wins. */
 const precedence: readonly MappingProblemCode[] = [
+  'PAGW_INBOUND_TOO_LARGE',
+  'PAGW_MAP_LIMIT_EXCEEDED',
+  'PAGW_MAP_FORBIDDEN_CHARACTER',
+  'PAGW_MAP_UNDECODABLE',
   'PAGW_MAP_UNREADABLE',
   'PAGW_INBOUND_ID_REUSED',
   'PAGW_MAP_UNSUPPORTED_MESSAGE',
@@ -107,6 +125,7 @@ const precedence: readonly MappingProblemCode[] = [
   'PAGW_MAP_MISSING_FIELD',
   'PAGW_MAP_INVALID_VALUE',
   'PAGW_VALIDATION_FAILED',
+  'PAGW_INBOUND_UNSTORABLE',
   'PAGW_INTERNAL',
 ];
 

@@ -21,10 +21,27 @@ export interface OutboxMetrics {
   readonly failures: Counter<'retriable'>;
 }
 
+/** The MLLP listener: who it let in, whom its connection policy closed, what it refused. */
+export interface MllpMetrics {
+  /** Open connections. */
+  readonly connections: Gauge;
+  /** Connections refused at accept: `busy` (limits reached, nobody to evict), `not_allowed` (not on mllp.peers). */
+  readonly refused: Counter<'reason'>;
+  /** Connections closed to make room for a newcomer (the stalest idle one). */
+  readonly evicted: Counter;
+  /** Connections closed at a deadline: `frame` (a frame not finished in time), `idle` (no whole frame for long). */
+  readonly deadlines: Counter<'deadline'>;
+  /** Frames over mllp.maxMessageBytes (refused AE PAGW_INBOUND_TOO_LARGE, their first bytes dead-lettered). */
+  readonly framesTooLarge: Counter;
+  /** Messages answered, by ACK code (AA, AE, AR). */
+  readonly messages: Counter<'ack'>;
+}
+
 export interface GatewayMetrics {
   readonly registry: Registry;
   readonly bus: BusMetrics;
   readonly outbox: OutboxMetrics;
+  readonly mllp: MllpMetrics;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
@@ -70,6 +87,41 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         name: 'pagw_outbox_publish_failures_total',
         help: 'Relay batches that failed to publish (they stay in the outbox and are retried).',
         labelNames: ['retriable'],
+        registers,
+      }),
+    },
+    mllp: {
+      connections: new Gauge({
+        name: 'pagw_mllp_connections',
+        help: 'Open MLLP connections.',
+        registers,
+      }),
+      refused: new Counter({
+        name: 'pagw_mllp_connections_refused_total',
+        help: 'MLLP connections refused at accept: busy (limits reached), not_allowed (not on mllp.peers).',
+        labelNames: ['reason'],
+        registers,
+      }),
+      evicted: new Counter({
+        name: 'pagw_mllp_connections_evicted_total',
+        help: 'MLLP connections closed to make room for a newcomer (the stalest idle one).',
+        registers,
+      }),
+      deadlines: new Counter({
+        name: 'pagw_mllp_deadlines_total',
+        help: 'MLLP connections closed at a deadline: frame (frame not finished in time), idle (no whole frame).',
+        labelNames: ['deadline'],
+        registers,
+      }),
+      framesTooLarge: new Counter({
+        name: 'pagw_mllp_frames_too_large_total',
+        help: 'MLLP frames over mllp.maxMessageBytes, refused with PAGW_INBOUND_TOO_LARGE.',
+        registers,
+      }),
+      messages: new Counter({
+        name: 'pagw_mllp_messages_total',
+        help: 'MLLP messages answered, by ACK code.',
+        labelNames: ['ack'],
         registers,
       }),
     },
@@ -126,6 +178,74 @@ export function registerOutboxLagMetrics(
     registers,
     async collect() {
       this.set((await read())?.oldestAgeSeconds ?? Number.NaN);
+    },
+  });
+}
+
+/** What the step worker and the payer limits report, as plain figures (metrics import no worker). */
+export interface PipelineFigures {
+  /** Steps running now, per lane (src/workers/step-worker.ts). */
+  steps(): Readonly<Record<string, number>>;
+  /** Payer calls in flight and waiting, per payer and channel (src/workers/payer-limits.ts). */
+  payerCalls(): ReadonlyArray<{ payer: string; channel: string; inFlight: number; waiting: number }>;
+}
+
+/**
+ * The pipeline's in-flight figures (read from memory at scrape time) and its queue depth: steps due and not yet
+ * claimed per lane (read from the timers table; NaN when it cannot be read).
+ */
+export function registerPipelineMetrics(
+  metrics: GatewayMetrics,
+  deps: { pool: Pick<pg.Pool, 'query'>; clock: Clock; figures: PipelineFigures },
+): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'pagw_steps_in_flight',
+    help: 'Workflow steps running now, by lane (payer: may call a payer; local: database only).',
+    labelNames: ['lane'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lane, n] of Object.entries(deps.figures.steps())) this.set({ lane }, n);
+    },
+  });
+  new Gauge({
+    name: 'pagw_steps_due',
+    help: 'Workflow steps due and not claimed yet, by lane: the queue in front of the step worker.',
+    labelNames: ['lane'],
+    registers,
+    async collect() {
+      this.reset();
+      try {
+        const { rows } = await deps.pool.query<{ lane: string; n: number }>(
+          `SELECT lane, count(*)::int AS n FROM timers
+            WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane <> 'timer' AND due_at <= $1 GROUP BY lane`,
+          [deps.clock.now()],
+        );
+        for (const lane of ['payer', 'local']) this.set({ lane }, rows.find((r) => r.lane === lane)?.n ?? 0);
+      } catch {
+        for (const lane of ['payer', 'local']) this.set({ lane }, Number.NaN);
+      }
+    },
+  });
+  new Gauge({
+    name: 'pagw_payer_calls_in_flight',
+    help: "Payer calls in flight, by payer and channel (bounded by the channel's maxInFlight).",
+    labelNames: ['payer', 'channel'],
+    registers,
+    collect() {
+      this.reset();
+      for (const f of deps.figures.payerCalls()) this.set({ payer: f.payer, channel: f.channel }, f.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'pagw_payer_calls_waiting',
+    help: 'Payer calls waiting for a place under their payer and channel limit.',
+    labelNames: ['payer', 'channel'],
+    registers,
+    collect() {
+      this.reset();
+      for (const f of deps.figures.payerCalls()) this.set({ payer: f.payer, channel: f.channel }, f.waiting);
     },
   });
 }

@@ -16,6 +16,7 @@ import {
   type ServiceLine,
 } from '../canonical/index.ts';
 import type { CaseState } from '../workflow/case-state-machine.ts';
+import type { RetryContext } from '../workflow/review/retry-context.ts';
 import { OutboundBuildError } from './errors.ts';
 
 /** The part of a CaseRecord (src/store/cases.ts) the outbound builders read; a CaseRecord is one. */
@@ -29,6 +30,10 @@ export interface OutboundCase {
   readonly payerId?: string | null;
   readonly channel?: string | null;
   readonly slaDueAt?: Date | null;
+  /** Gates, approval, submission and attempts so far (src/workflow/review/retry-context.ts), when the writer loaded it. */
+  readonly retryContext?: RetryContext;
+  /** When the payer's decision time ran out on the undecided case (the SLA breach flag). */
+  readonly slaBreachedAt?: Date | null;
 }
 
 /** The payer as the workflow resolved it (payer directory), with its fee schedule when the rules carry one. */

@@ -1,19 +1,24 @@
 /**
- * The decision as a FHIR R4 ClaimResponse shaped like Da Vinci PAS, for EHRs (pa.claimresponse.v1).
+ * The decision as a Da Vinci PAS 2.2.1 ClaimResponse — the ONE builder for every case, whatever channel decided
+ * it (X12 278, PAS, portal) and whatever the order came as (HL7 v2, FHIR order, PAS Claim). It serves the
+ * pa.claimresponse.v1 topic events and the `Claim/$submit` / `$inquire` answers (inside the PAS response Bundle,
+ * pas-response-bundle.ts), and every result passes the PAS ClaimResponse profile (src/profiles) before it is
+ * returned.
  *
- * Where PAS puts things (the IG's own examples, /work/shared/corpus/pas/SOURCES.md):
- * - the X12 306 review action and the authorization number sit in
- *   item.adjudication.extension[reviewAction] (sub-extensions reviewActionCode and number);
- * - a pended item carries extension-administrationReferenceNumber instead of a number;
- * - item extensions itemPreAuthIssueDate, itemPreAuthPeriod and itemAuthorizedDetail (code, quantity) say what was
- *   authorized, for how long and how much.
- * We also fill the R4 base elements PAS leaves empty (preAuthRef, preAuthPeriod, disposition) so a plain FHIR
- * client reads the answer without knowing PAS. meta.profile is NOT set: this is validated against the R4 base
- * definitions, not the PAS profiles, so claiming conformance would be a promise we have not checked.
+ * - `request`: the EHR's Claim when the order came as a PAS Claim, else the data-absent-reason extension
+ *   (`not-applicable`: there was no Claim; the order is `extension[event-basedOn]`).
+ * - `identifier`: the Claim's identifier echoed (the EHR's for a PAS Claim, else the case trace we sent the payer),
+ *   the case id, placer/filler order numbers. Items echo the Claim items' trace numbers (extension-itemTraceNumber).
+ * - `outcome`: `complete` when adjudication is complete — a pended case is `complete` with review action A4, as
+ *   the IG's pended example; `error` for a payer error (error[] with X12 901 codes, errorElement/errorPath/
+ *   followupAction); `partial` when some items are decided and others are not (pended or errored).
+ * - review action (X12 306) code, authorization number and decision reasons (X12 886 only: reasons from other
+ *   systems stay in adjudication.reason and processNote) in item.adjudication.extension[reviewAction].
+ * - `insurer`: the payer as the sender identified it (its system and value), else our directory id.
+ * - HCPCS codings use the `http://` URI the PAS value sets list.
  *
- * Pure and deterministic: the id is the case id, `created` is the `at` given, identifiers come from the case.
+ * Pure and deterministic: the id is the case id, `created` is the `at` given.
  * @see http://hl7.org/fhir/us/davinci-pas/StructureDefinition-profile-claimresponse.html
- * @see http://hl7.org/fhir/R4/claimresponse.html
  */
 import type {
   ClaimResponse,
@@ -26,7 +31,8 @@ import type {
   Patient,
   Reference,
 } from '@medplum/fhirtypes';
-import { CodeSystem, type Reason } from '../canonical/index.ts';
+import { type AuthorizationDecision, CodeSystem, type Reason } from '../canonical/index.ts';
+import { PasProfile, profileProblems, validateProfile } from '../profiles/index.ts';
 import {
   isAuthorized,
   type LineView,
@@ -39,11 +45,18 @@ import {
   reviewActionDisplay,
 } from './case-view.ts';
 import { OutboundBuildError } from './errors.ts';
-import { r4Problems } from './fhir-r4.ts';
 import { identifierSystem } from './ids.ts';
+import {
+  claimTraceIdentifier,
+  DATA_ABSENT_REASON,
+  itemTraceIdentifiers,
+  PasExtension,
+  pasCoding,
+  pasServiceSystems,
+  X12System,
+} from './pas-codes.ts';
 import type { TenantSettings } from './types.generated.ts';
 
-const PAS = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition';
 const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 const ADJUDICATION = 'http://terminology.hl7.org/CodeSystem/adjudication';
 const CLAIM_TYPE = 'http://terminology.hl7.org/CodeSystem/claim-type';
@@ -51,13 +64,20 @@ const CLAIM_TYPE = 'http://terminology.hl7.org/CodeSystem/claim-type';
 const EVENT_BASED_ON = 'http://hl7.org/fhir/StructureDefinition/event-basedOn';
 
 export interface ClaimResponseInput {
-  /** The case after the transition; it must carry a decision. */
+  /** The case after the transition; it must carry a decision unless `decision` is given. */
   readonly caseRecord: OutboundCase;
   readonly tenant: Pick<TenantSettings, 'id' | 'fhir'>;
   /** The payer as the workflow resolved it; defaults to the decision's payer. */
   readonly payer?: PayerInfo;
   /** When the response is issued (ClaimResponse.created). */
   readonly at: Date;
+  /** Answer with this decision instead of the case's (a synchronous `$submit` answer for a case still pending). */
+  readonly decision?: AuthorizationDecision;
+  /**
+   * Inside a PAS response Bundle: the fullUrls of the Patient, insurer and requestor entries the ClaimResponse
+   * refers to. Without them the references are logical (identifier only), for the topic event.
+   */
+  readonly references?: { readonly patient?: string; readonly insurer?: string; readonly requestor?: string };
 }
 
 const dispositions: Record<string, string> = {
@@ -82,14 +102,14 @@ function reviewActionExtension(line: LineView): Extension | undefined {
   if (line.certificationNumber && isAuthorized(line.outcome)) {
     sub.push({ url: 'number', valueString: line.certificationNumber });
   }
-  for (const reason of line.reasons)
+  for (const reason of line.reasons.filter((r) => r.system === X12System.decisionReason))
     sub.push({ url: 'reasonCode', valueCodeableConcept: codeableReason(reason) });
   sub.push({
-    url: `${PAS}/extension-reviewActionCode`,
+    url: PasExtension.reviewActionCode,
     valueCodeableConcept: {
       coding: [
         {
-          system: CodeSystem.X12_REVIEW_ACTION,
+          system: X12System.reviewAction,
           code: line.reviewActionCode,
           ...(reviewActionDisplay[line.reviewActionCode]
             ? { display: reviewActionDisplay[line.reviewActionCode] }
@@ -98,32 +118,33 @@ function reviewActionExtension(line: LineView): Extension | undefined {
       ],
     },
   });
-  return { url: `${PAS}/extension-reviewAction`, extension: sub };
+  return { url: PasExtension.reviewAction, extension: sub };
 }
 
 function item(
-  line: LineView,
+  line: LineView & { readonly traceNumbers: readonly Identifier[] },
   administrativeReference: string | undefined,
   issued: string,
 ): ClaimResponseItem {
-  const extension: Extension[] = [];
+  const extension: Extension[] = line.traceNumbers.map((t) => ({
+    url: PasExtension.itemTraceNumber,
+    valueIdentifier: { ...t },
+  }));
   if (line.servicePeriod) {
-    extension.push({
-      url: `${PAS}/extension-itemRequestedServiceDate`,
-      valuePeriod: { ...line.servicePeriod },
-    });
+    extension.push({ url: PasExtension.itemRequestedServiceDate, valuePeriod: { ...line.servicePeriod } });
   }
   if (isAuthorized(line.outcome)) {
-    extension.push({ url: `${PAS}/extension-itemPreAuthIssueDate`, valueDate: issued });
+    extension.push({ url: PasExtension.itemPreAuthIssueDate, valueDate: issued });
     if (line.authorizedPeriod) {
-      extension.push({
-        url: `${PAS}/extension-itemPreAuthPeriod`,
-        valuePeriod: { ...line.authorizedPeriod },
-      });
+      extension.push({ url: PasExtension.itemPreAuthPeriod, valuePeriod: { ...line.authorizedPeriod } });
     }
-    const detail: Extension[] = [
-      { url: 'productOrServiceCode', valueCodeableConcept: { coding: [{ ...line.code }] } },
-    ];
+    const detail: Extension[] = [];
+    const code = pasCoding(line.code);
+    // The authorized detail's code is bound (required) to the PAS service value set: a code from elsewhere (a
+    // sender's local system) is left out rather than published in breach of the binding.
+    if (pasServiceSystems.has(code.system)) {
+      detail.push({ url: 'productOrServiceCode', valueCodeableConcept: { coding: [code] } });
+    }
     if (line.authorizedQuantity) {
       detail.push({
         url: 'quantity',
@@ -133,13 +154,10 @@ function item(
         },
       });
     }
-    extension.push({ url: `${PAS}/extension-itemAuthorizedDetail`, extension: detail });
+    if (detail.length) extension.push({ url: PasExtension.itemAuthorizedDetail, extension: detail });
   }
   if (line.outcome === 'pended' && administrativeReference) {
-    extension.push({
-      url: `${PAS}/extension-administrationReferenceNumber`,
-      valueString: administrativeReference,
-    });
+    extension.push({ url: PasExtension.administrationReferenceNumber, valueString: administrativeReference });
   }
   const reviewAction = reviewActionExtension(line);
   const firstReason = line.reasons[0];
@@ -158,22 +176,73 @@ function item(
 
 function remittanceOutcome(outcome: string, lines: readonly LineView[]): ClaimResponse['outcome'] {
   if (outcome === 'error') return 'error';
-  if (outcome === 'pended') return 'queued';
-  if (lines.some((l) => l.outcome === 'error')) return 'partial';
-  return 'complete';
+  const open = lines.filter((l) => l.outcome === 'error' || l.outcome === 'pended');
+  return open.length > 0 && open.length < lines.length ? 'partial' : 'complete';
 }
 
-/** Builds the ClaimResponse for a decided or pended case and validates it (R4); throws OutboundBuildError. */
+/**
+ * The payer errors as PAS ClaimResponse.error[]: X12 901 reject reasons (anything else becomes 901 `33`, input
+ * errors, with the original text), each with the payer's errorElement / errorPath and the 889 follow-up action.
+ */
+function payerErrors(decision: AuthorizationDecision): ClaimResponseError[] {
+  const followUp = decision.reasons.find((r) => r.system === X12System.followUpAction);
+  const errors = decision.reasons.filter((r) => r.system !== X12System.followUpAction);
+  const list = errors.length ? errors : [{ code: '33', text: 'The payer could not process the request' }];
+  return list.map((r) => {
+    const extension: Extension[] = [];
+    if (followUp) {
+      extension.push({
+        url: PasExtension.errorFollowupAction,
+        valueCodeableConcept: { coding: [{ system: X12System.followUpAction, code: followUp.code }] },
+      });
+    }
+    // errorElement is complex: the X12 element in `error`, and optionally the processNote it relates to.
+    if (r.element) {
+      extension.push({
+        url: PasExtension.errorElement,
+        extension: [{ url: 'error', valueString: r.element }],
+      });
+    }
+    if (r.path) extension.push({ url: PasExtension.errorPath, valueString: r.path });
+    const code: CodeableConcept =
+      r.system === X12System.rejectReason
+        ? codeableReason(r)
+        : {
+            coding: [{ system: X12System.rejectReason, code: '33' }],
+            text: [r.system ? `${r.system}|${r.code}` : r.code, r.text].filter(Boolean).join(': '),
+          };
+    return { ...(extension.length ? { extension } : {}), code };
+  });
+}
+
+/** The data-absent-reason reference PAS wants when no Claim was sent (`request` is 1..1). */
+const noClaim: ClaimResponse['request'] = {
+  extension: [{ url: DATA_ABSENT_REASON, valueCode: 'not-applicable' }],
+};
+
+/** Builds the PAS ClaimResponse for a decided or pended case and validates it; throws OutboundBuildError. */
 export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
   const { caseRecord, tenant, at } = input;
-  const decision = requireDecision(caseRecord, 'ClaimResponse');
-  const payer = resolvePayer(caseRecord, input.payer);
+  const decision = input.decision ?? requireDecision(caseRecord, 'ClaimResponse');
+  const record = input.decision ? { ...caseRecord, decision } : caseRecord;
+  const payer = resolvePayer(record, input.payer);
   const request = caseRecord.request;
   const order = request.orderReference ?? {};
-  const lines = lineViews(caseRecord, payer);
   const issued = at.toISOString().slice(0, 10);
+  const lines = lineViews(record, payer).map((l) => ({
+    ...l,
+    traceNumbers: itemTraceIdentifiers(
+      tenant,
+      caseRecord.id,
+      request.serviceLines.find((s) => s.sequence === l.sequence) ?? l,
+    ),
+  }));
 
+  const claimId = order.claimIdentifier;
   const identifier: Identifier[] = [
+    claimId
+      ? { system: claimId.system ?? identifierSystem(tenant, 'claim'), value: claimId.value }
+      : claimTraceIdentifier(tenant, caseRecord.id),
     {
       use: 'official',
       type: { text: 'PA Gateway case id' },
@@ -181,7 +250,7 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
       value: caseRecord.id,
     },
   ];
-  if (order.placerOrderNumber) {
+  if (order.placerOrderNumber && order.placerOrderNumber !== claimId?.value) {
     identifier.push({
       type: { coding: [{ system: V2_0203, code: 'PLAC', display: 'Placer Identifier' }] },
       system: identifierSystem(tenant, 'placer-order'),
@@ -198,40 +267,50 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
 
   const extension: Extension[] = [];
   const orderRef = order.resourceReference;
-  if (orderRef && !orderRef.startsWith('Claim/')) {
+  const claimRef = orderRef?.startsWith('Claim/') ? orderRef : undefined;
+  if (orderRef && !claimRef) {
     extension.push({ url: EVENT_BASED_ON, valueReference: { reference: orderRef } });
   }
 
+  const refs = input.references ?? {};
   const mrn = patientIdentifier(request);
-  const patient: Reference<Patient> = mrn
-    ? {
-        identifier: {
-          ...(mrn.type ? { type: { coding: [{ system: V2_0203, code: mrn.type }] } } : {}),
-          ...(mrn.system ? { system: mrn.system } : {}),
-          value: mrn.value,
-        },
-      }
-    : { display: 'patient of case ' + caseRecord.id };
+  const patient: Reference<Patient> = {
+    ...(refs.patient ? { reference: refs.patient } : {}),
+    ...(mrn
+      ? {
+          identifier: {
+            ...(mrn.type ? { type: { coding: [{ system: V2_0203, code: mrn.type }] } } : {}),
+            system: mrn.system ?? identifierSystem(tenant, 'patient'),
+            value: mrn.value,
+          },
+        }
+      : refs.patient
+        ? {}
+        : { display: `patient of case ${caseRecord.id}` }),
+  };
 
+  const coverage = request.coverage;
   const insurer: Reference<Organization> = {
-    identifier: {
-      system: request.coverage.payerIdSystem ?? identifierSystem(tenant, 'payer'),
-      value: payer.id,
-    },
+    ...(refs.insurer ? { reference: refs.insurer } : {}),
+    identifier: coverage.payerIdSystem
+      ? { system: coverage.payerIdSystem, value: coverage.payerId }
+      : { system: identifierSystem(tenant, 'payer'), value: payer.id },
     ...(payer.name ? { display: payer.name } : {}),
   };
 
   const requestingNpi = request.requestingProvider?.npi;
-  const errors: ClaimResponseError[] =
-    decision.outcome === 'error'
-      ? (decision.reasons.length ? decision.reasons : [{ code: 'error', text: 'payer error' }]).map((r) => ({
-          code: codeableReason(r),
-        }))
-      : [];
+  const requestor: ClaimResponse['requestor'] =
+    refs.requestor || requestingNpi
+      ? {
+          ...(refs.requestor ? { reference: refs.requestor } : {}),
+          ...(requestingNpi ? { identifier: { system: CodeSystem.NPI, value: requestingNpi } } : {}),
+        }
+      : undefined;
 
   const resource: ClaimResponse = {
     resourceType: 'ClaimResponse',
     id: caseRecord.id,
+    meta: { profile: [PasProfile.claimResponse] },
     ...(extension.length ? { extension } : {}),
     identifier,
     status: 'active',
@@ -240,8 +319,10 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
     patient,
     created: at.toISOString(),
     insurer,
-    ...(requestingNpi ? { requestor: { identifier: { system: CodeSystem.NPI, value: requestingNpi } } } : {}),
-    ...(orderRef?.startsWith('Claim/') ? { request: { reference: orderRef } } : {}),
+    ...(requestor ? { requestor } : {}),
+    request: claimRef
+      ? { reference: claimRef, ...(claimId ? { identifier: { ...identifier[0]! } } : {}) }
+      : noClaim,
     outcome: remittanceOutcome(decision.outcome, lines),
     disposition: dispositions[decision.outcome] ?? decision.outcome,
     ...(decision.certificationNumber && isAuthorized(decision.outcome)
@@ -262,14 +343,15 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
           })),
         }
       : {}),
-    ...(errors.length ? { error: errors } : {}),
+    ...(decision.outcome === 'error' ? { error: payerErrors(decision) } : {}),
   };
 
-  const problems = r4Problems(resource);
-  if (problems.length > 0) {
+  const report = validateProfile(resource, PasProfile.claimResponse);
+  if (!report.valid) {
+    const problems = profileProblems(report);
     throw new OutboundBuildError(
       'PAGW_OUTBOUND_CLAIMRESPONSE_INVALID',
-      `ClaimResponse for case ${caseRecord.id} is not valid FHIR R4: ${problems
+      `ClaimResponse for case ${caseRecord.id} fails the PAS ClaimResponse profile: ${problems
         .slice(0, 5)
         .map((p) => `${p.location}: ${p.message}`)
         .join('; ')}`,

@@ -5,7 +5,12 @@
 import { deterministicUuid } from '../store/ids.ts';
 import type { TenantSettings } from './types.generated.ts';
 
-export type OutboundKind = 'claimresponse' | 'status' | 'hl7v2-status' | `email:${string}`;
+export type OutboundKind =
+  | 'claimresponse'
+  | 'status'
+  | 'hl7v2-status'
+  | 'pharmacy-writeback'
+  | `email:${string}`;
 
 /** The event id of one outbound message: case id + case version (after the transition) + kind. */
 export function outboundEventId(caseId: string, caseVersion: number, kind: OutboundKind): string {

@@ -22,7 +22,7 @@ export {
   type RenderedEmail,
   renderCaseEmail,
 } from './email/render.ts';
-export { createSmtpNotifier, type SmtpNotifierOptions } from './email/smtp-notifier.ts';
+// The SMTP adapter (./email/smtp-notifier.ts, nodemailer) is imported where SMTP is configured, not from here.
 export { NotifyError, OutboundBuildError } from './errors.ts';
 export { r4Problems } from './fhir-r4.ts';
 export {
@@ -49,6 +49,21 @@ export {
   type OutboundTopics,
   outboundFor,
 } from './outbound.ts';
+export {
+  claimTraceIdentifier,
+  DATA_ABSENT_REASON,
+  itemTraceIdentifiers,
+  PAS_SD,
+  PasExtension,
+  pasCoding,
+  pasServiceSystems,
+  X12System,
+} from './pas-codes.ts';
+export {
+  buildPasResponseBundle,
+  type PasResponseBundleInput,
+  pendingDecision,
+} from './pas-response-bundle.ts';
 export {
   buildStatusEvent,
   type CaseStatusEvent,

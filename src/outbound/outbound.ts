@@ -5,6 +5,8 @@
  *   ClaimResponse  → topics.claimResponse   when the case lands in pended or decided
  *   HL7 v2 status  → the clinic's topic     when it lands in pended or decided and the order came as HL7 v2
  *   care-team mail → emails (and topics.notifications when set)  on approval, denial, documentation request
+ *   pharmacy write-back → topics.pharmacyWriteBack  for a case drafted from a pharmacy flag whose sender takes
+ *                    write-backs: draft ready, submitted, decided … (./pharmacy-writeback.ts)
  *
  * Every message is keyed by case id and carries a deterministic event id (case id + case version + kind), so a
  * replayed transition produces byte-identical messages with the same ids and the outbox drops the repeat. Any
@@ -19,7 +21,8 @@ import { buildClaimResponse } from './claim-response.ts';
 import { caseEmailJob, type EmailJob } from './email/render.ts';
 import { buildHl7StatusMessage } from './hl7-status.ts';
 import { outboundEventId } from './ids.ts';
-import { buildStatusEvent, statusEventSchema } from './status-event.ts';
+import { buildCaseWriteBack, pharmacyStatusFor, writeBackMessage } from './pharmacy-writeback.ts';
+import { buildStatusEvent } from './status-event.ts';
 import type { TenantSettings } from './types.generated.ts';
 
 export interface OutboundTopics {
@@ -27,6 +30,8 @@ export interface OutboundTopics {
   readonly status: string;
   /** When set, e-mail jobs are also written to the outbox on this topic (see createEmailDeliveryHandler). */
   readonly notifications?: string;
+  /** When set, pharmacy write-backs are written here (see createPharmacyCallbackHandler). */
+  readonly pharmacyWriteBack?: string;
 }
 
 export interface OutboundInput {
@@ -78,6 +83,8 @@ export function outboundFor(input: OutboundInput): OutboundPlan {
     event: input.event,
     payer: input.payer,
     at,
+    patientIdentifier: tenant.statusEvent?.patientIdentifier === true,
+    pharmacy: pharmacyStatusFor(input.event, caseRecord),
   });
   outbox.push({
     topic: topics.status,
@@ -86,14 +93,32 @@ export function outboundFor(input: OutboundInput): OutboundPlan {
     eventId: status.eventId,
     headers: {
       ...common,
-      [OutboxHeader.schemaVersion]: statusEventSchema,
+      [OutboxHeader.schemaVersion]: status.schema,
       [OutboundHeader.kind]: 'status',
       ...(status.status.outcome ? { [OutboundHeader.outcome]: status.status.outcome } : {}),
     },
   });
 
+  if (topics.pharmacyWriteBack) {
+    const writeBack = buildCaseWriteBack({
+      event: input.event,
+      caseRecord,
+      tenant,
+      ...(input.payer ? { payer: input.payer } : {}),
+      at,
+    });
+    if (writeBack) outbox.push(writeBackMessage(topics.pharmacyWriteBack, writeBack));
+  }
+
   const decision = caseRecord.decision;
-  if (decision && decisionStates.has(caseRecord.state)) {
+  // A decision, the payer's answer to an appeal of it and a changed decision (a delivered case keeps its state, its
+  // decision changes).
+  if (
+    decision &&
+    (decisionStates.has(caseRecord.state) ||
+      input.event === 'appeal_decided' ||
+      input.event === 'decision_updated')
+  ) {
     const claimResponse = buildClaimResponse({ caseRecord, tenant, payer: input.payer, at });
     outbox.push({
       topic: topics.claimResponse,

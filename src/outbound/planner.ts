@@ -29,12 +29,12 @@ export interface CaseOutboundPlannerDeps {
 }
 
 /** The payer's name and, from the rule version in effect, its fee schedule (for expected reimbursement). */
-function payerInfo(
-  deps: CaseOutboundPlannerDeps,
+export function payerInfoFor(
+  payers: PayerDirectory | undefined,
   after: CaseOutboundInput['after'],
   at: Date,
 ): PayerInfo | undefined {
-  const payer = after.payerId ? deps.payers?.byId(after.payerId) : deps.payers?.find(after.request.coverage);
+  const payer = after.payerId ? payers?.byId(after.payerId) : payers?.find(after.request.coverage);
   if (!payer) return undefined;
   let feeSchedule: ReturnType<typeof ruleVersionAt>['feeSchedule'];
   try {
@@ -47,7 +47,7 @@ function payerInfo(
 
 export function createCaseOutboundPlanner(deps: CaseOutboundPlannerDeps): CaseOutboundPlanner {
   return ({ event, after, previousState, at }) => {
-    const payer = payerInfo(deps, after, at);
+    const payer = payerInfoFor(deps.payers, after, at);
     return outboundFor({
       event,
       caseRecord: after,

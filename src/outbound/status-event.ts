@@ -1,7 +1,8 @@
 /**
  * The compact status event for ERP and scheduling (pa.status.v1, schemas/events/status.v1.json): is this service
- * authorized, for how many units, until when, at what expected reimbursement. PHI-minimal by construction: the
- * patient is one identifier (the MRN), reasons are codes without the payer's free text. Pure; validated against
+ * authorized, for how many units, until when, at what expected reimbursement. PHI-minimal by construction: no
+ * name, birth date or member id ever, no patient identifier unless the clinic opts in (tenant `statusEvent`), reasons
+ * are codes without the payer's free text. Pure; validated against
  * its schema before it is returned. Documented for subscribers in docs/events/status.v1.md.
  */
 import statusSchema from '../../schemas/events/status.v1.json' with { type: 'json' };
@@ -19,12 +20,16 @@ import {
 } from './case-view.ts';
 import { OutboundBuildError } from './errors.ts';
 import { outboundEventId } from './ids.ts';
-import type { CaseStatusEvent, Line } from './types.generated.ts';
+import type { CaseStatusEvent, Line, PharmacyStatus } from './types.generated.ts';
 
 export type { CaseStatusEvent } from './types.generated.ts';
 
-/** The schema id subscribers see in the pagw-schema-version header and the event's `schema` field. */
-export const statusEventSchema = statusSchema.properties.schema.const as CaseStatusEvent['schema'];
+/**
+ * The schema id subscribers see in the pagw-schema-version header and the event's `schema` field: status.v1.0, or
+ * status.v1.1 for an event carrying `pharmacy` (the minor that added it), so every other event stays byte-identical.
+ */
+export const statusEventSchema: CaseStatusEvent['schema'] = 'status.v1.0';
+export const statusEventSchemaWithPharmacy: CaseStatusEvent['schema'] = 'status.v1.1';
 
 const ajv = createAjv([statusSchema]);
 const validateStatus = ajv.getSchema(statusSchema.$id)!;
@@ -39,6 +44,10 @@ export interface StatusEventInput {
   readonly payer?: PayerInfo;
   /** When the transition happened. */
   readonly at: Date;
+  /** Carry the patient's MRN (tenant setting statusEvent.patientIdentifier); left out by default. */
+  readonly patientIdentifier?: boolean;
+  /** The pharmacy flag the case came from (src/outbound/pharmacy-writeback.ts pharmacyStatusFor). */
+  readonly pharmacy?: PharmacyStatus;
 }
 
 /** Terminal and finished states have no SLA running; an SLA due time there would send schedulers chasing. */
@@ -75,14 +84,14 @@ export function buildStatusEvent(input: StatusEventInput): CaseStatusEvent {
   const payer = resolvePayer(caseRecord, input.payer);
   const lines = lineViews(caseRecord, payer);
   const order = request.orderReference ?? {};
-  const mrn = patientIdentifier(request);
+  const mrn = input.patientIdentifier ? patientIdentifier(request) : undefined;
   const total = totalReimbursement(lines);
   const channel = decision?.channel ?? caseRecord.channel ?? undefined;
   const authorized =
     caseRecord.state === 'not_required' || (decision ? isAuthorized(decision.outcome) : false);
 
   const event: CaseStatusEvent = {
-    schema: statusEventSchema,
+    schema: input.pharmacy ? statusEventSchemaWithPharmacy : statusEventSchema,
     eventId: outboundEventId(caseRecord.id, caseRecord.version, 'status'),
     occurredAt: at.toISOString(),
     tenant: caseRecord.tenant,
@@ -132,8 +141,11 @@ export function buildStatusEvent(input: StatusEventInput): CaseStatusEvent {
       : {}),
     lines: lines.map(line),
     ...(total ? { expectedReimbursement: total } : {}),
+    ...(caseRecord.retryContext ? { retryContext: caseRecord.retryContext } : {}),
     slaDueAt:
       caseRecord.slaDueAt && slaStates.has(caseRecord.state) ? caseRecord.slaDueAt.toISOString() : null,
+    ...(input.pharmacy ? { pharmacy: input.pharmacy } : {}),
+    ...(caseRecord.slaBreachedAt ? { slaBreachedAt: caseRecord.slaBreachedAt.toISOString() } : {}),
   };
 
   if (!validateStatus(event)) {

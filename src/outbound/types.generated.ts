@@ -24,9 +24,9 @@ export type Outcome = 'approved' | 'denied' | 'pended' | 'modified' | 'cancelled
  */
 export interface CaseStatusEvent {
   /**
-   * Name and version of this schema, `status.v1` plus its minor revision. Consumers check the `status.v1` prefix only.
+   * Name and version of this schema, `status.v1` plus its minor revision: status.v1.1 for an event that carries `pharmacy` (added in 1.1), status.v1.0 otherwise. Consumers check the `status.v1` prefix only.
    */
-  schema: 'status.v1.0';
+  schema: 'status.v1.0' | 'status.v1.1';
   /**
    * Unique id of this event, derived from case id + case version: a replay of the same state change carries the same id. Deduplicate on it.
    */
@@ -67,10 +67,16 @@ export interface CaseStatusEvent {
    */
   lines: Line[];
   expectedReimbursement?: Money;
+  retryContext?: RetryContext;
   /**
    * When the payer's answer is due under the applicable service-level agreement (RFC 3339, UTC); null when no SLA applies (not yet submitted, or finished).
    */
   slaDueAt: string | null;
+  pharmacy?: PharmacyStatus;
+  /**
+   * Set when the payer's decision time ran out while the case was still undecided (the SLA breach flag, CMS-0057-F); absent otherwise. Added within v1 (optional).
+   */
+  slaBreachedAt?: string;
 }
 export interface Status {
   /**
@@ -196,6 +202,176 @@ export interface Money {
    */
   currency: string;
 }
+/**
+ * What a resumed or redelivered workflow needs to know (docs/review.md): review gates passed, the last decision at one, whether the approval landed, whether the submission fired (trace number, confirmation) and the payer exchanges per channel. Present on events of the workflow and the review gate.
+ */
+export interface RetryContext {
+  gates: {
+    count: number;
+    firstOpenedAt: string | null;
+    lastOpenedAt: string | null;
+    open: null | {
+      seq: number;
+      requiredRole: string;
+      approvals: number;
+      approvalsRequired: number;
+    };
+  };
+  lastDecision: null | {
+    action: string;
+    by: string;
+    at: string;
+    gateSeq: number | null;
+    reasonCode?: string;
+  };
+  approval: {
+    landed: boolean;
+    gateSeq: number | null;
+    submissionKey: string | null;
+    at: string | null;
+    approvers: string[];
+  };
+  submission: {
+    fired: boolean;
+    live: boolean;
+    traceNumber: string | null;
+    firstAt: string | null;
+    lastAt: string | null;
+    submissionKey: string | null;
+    confirmation: null | {
+      certificationNumber?: string;
+      administrativeReference?: string;
+    };
+  };
+  attempts: {
+    [k: string]: {
+      total: number;
+      byPurpose: {
+        [k: string]: number;
+      };
+      firstAt: string;
+      lastAt: string;
+    };
+  };
+  firstAttemptAt: string | null;
+  lastAttemptAt: string | null;
+}
+/**
+ * Since status.v1.1: the pharmacy flag a case came from (docs/pharmacy.md), and what was written back to the pharmacy system for this change. No patient identifier.
+ */
+export interface PharmacyStatus {
+  sender: string;
+  prescriptionId: string;
+  requestId: string;
+  /**
+   * The write-back status of this change, when it is one (draft_ready, submitted, pended, more_info_needed, approved, denied, rejected, failed, cancelled).
+   */
+  writeBack?: string;
+  transactionId?: string;
+  checklist?: {
+    criteriaId: string;
+    version: string;
+    met: number;
+    notMet: number;
+    unknown: number;
+  };
+}
+
+/**
+ * A status change of a pharmacy PA flag, POSTed (signed) to the pharmacy system's callback URL: draft ready with its checklist, submitted with the transaction id, approved or denied with the reasons, more information needed. Documented in docs/pharmacy.md. Version 1.x only ever adds optional properties.
+ */
+export interface PharmacyWriteBack {
+  schema: 'pharmacy-writeback.v1.0';
+  /**
+   * Unique per status change, stable under replay: deduplicate on it (also the X-PAGW-Event-Id header).
+   */
+  eventId: string;
+  occurredAt: string;
+  tenant: string;
+  /**
+   * The pharmacy sender id the flag came from.
+   */
+  sender: string;
+  prescriptionId: string;
+  /**
+   * The patient's id in the pharmacy system, as the flag gave it.
+   */
+  patientId: string;
+  /**
+   * The gateway's id of the flag (the webhook's answer).
+   */
+  requestId: string;
+  caseId?: string;
+  /**
+   * Grows by one per change of the case: drop a write-back whose caseVersion is not above the last one applied.
+   */
+  caseVersion?: number;
+  /**
+   * draft_ready: a pharmacist can sign off; needs_info: the flag lacks what a request needs (see missing); submitted (transactionId); pended; more_info_needed: the payer asks for documentation; approved; denied; rejected: the payer refused the request unread; failed: the gateway could not proceed; cancelled.
+   */
+  status:
+    | 'draft_ready'
+    | 'needs_info'
+    | 'submitted'
+    | 'pended'
+    | 'more_info_needed'
+    | 'approved'
+    | 'denied'
+    | 'rejected'
+    | 'failed'
+    | 'cancelled';
+  /**
+   * The submission's trace number (X12 TRN02, PAS Claim.identifier): the same for every attempt.
+   */
+  transactionId?: string;
+  payer?: {
+    id: string;
+    name?: string;
+    channel?: 'x12' | 'pas' | 'portal';
+  };
+  certificationNumber?: string;
+  administrativeReference?: string;
+  authorizedPeriod?: {
+    start?: string;
+    end?: string;
+  };
+  /**
+   * The payer's reasons (codes, and its text).
+   */
+  reasons?: {
+    system?: string;
+    code: string;
+    text?: string;
+  }[];
+  followUp?: 'none' | 'send_documentation' | 'contact_payer' | 'resubmit' | 'do_not_resubmit';
+  checklist?: Checklist;
+  /**
+   * needs_info: each fact the request cannot go without, and why it is missing.
+   */
+  missing?: {
+    location: string;
+    message: string;
+  }[];
+}
+export interface Checklist {
+  criteriaId: string;
+  version: string;
+  summary: {
+    met: number;
+    notMet: number;
+    unknown: number;
+  };
+  items: {
+    id: string;
+    description: string;
+    status: 'met' | 'not_met' | 'unknown';
+    reason: string;
+    /**
+     * The record's references the answer rests on (the pharmacy system's own FHIR references).
+     */
+    evidence: string[];
+  }[];
+}
 
 /**
  * A field an e-mail may carry only when the clinic lists it: patientName, patientBirthDate, memberId, mrn, placerOrderNumber, certificationNumber, reasonText (payer free text).
@@ -229,6 +405,8 @@ export interface TenantSettings {
   email?: Email;
   hl7v2?: Hl7V2;
   fhir?: Fhir;
+  statusEvent?: StatusEvent;
+  pharmacy?: PharmacySettings;
 }
 /**
  * Care-team e-mail. Without recipients for a kind, no e-mail of that kind is sent.
@@ -240,6 +418,8 @@ export interface Email {
     approved?: Mailbox[];
     denied?: Mailbox[];
     more_info_needed?: Mailbox[];
+    missing_data?: Mailbox[];
+    sla_warning?: Mailbox[];
   };
   /**
    * PHI the clinic allows in e-mail, beyond the always-allowed case id, service codes, outcome, payer and dates. Default: none.
@@ -252,6 +432,8 @@ export interface Email {
     approved?: string;
     denied?: string;
     more_info_needed?: string;
+    missing_data?: string;
+    sla_warning?: string;
   };
 }
 export interface Mailbox {
@@ -309,6 +491,63 @@ export interface Fhir {
    * Base URI of the gateway's identifier systems for this clinic (case id, placer/filler numbers); default urn:pagw:<tenant>.
    */
   identifierSystemBase?: string;
+}
+/**
+ * The pa.status.v1 events ERP and scheduling systems read. By default they carry no patient identifier at all (minimum necessary: service, dates, units, status and reimbursement, matched on the order number).
+ */
+export interface StatusEvent {
+  /**
+   * Also carry the patient's MRN (`patient.identifier`), for an ERP that can only match on it.
+   */
+  patientIdentifier?: boolean;
+}
+/**
+ * The pharmacy systems that flag prescriptions needing prior authorization to this tenant (docs/pharmacy.md). A sender id names one system across all tenants: the webhook's X-PAGW-Sender header.
+ */
+export interface PharmacySettings {
+  /**
+   * @minItems 1
+   */
+  senders: PharmacySender[];
+}
+export interface PharmacySender {
+  /**
+   * The sender id (X-PAGW-Sender), unique across tenants.
+   */
+  id: string;
+  displayName?: string;
+  /**
+   * The webhook mapping its payloads are read with (mappings/pharmacy/<name>.json).
+   */
+  mapping: string;
+  /**
+   * The HMAC-SHA256 key its webhooks are signed with.
+   */
+  webhookSecretRef: string;
+  /**
+   * How far the payload's timestamp may be from the gateway's clock, either way (default 300).
+   */
+  replayWindowSeconds?: number;
+  /**
+   * FHIR R4 base of the pharmacy system's API: Patient, Coverage, MedicationRequest, Condition, Observation, Practitioner are read from it.
+   */
+  fhirBaseUrl: string;
+  /**
+   * A bearer token for that API, when it needs one.
+   */
+  fhirTokenRef?: string;
+  /**
+   * Per-request timeout towards the pharmacy system (default 10000).
+   */
+  timeoutMs?: number;
+  /**
+   * Where status changes are written back (POST, signed). None: no write-back.
+   */
+  callbackUrl?: string;
+  /**
+   * The HMAC-SHA256 key write-backs are signed with (default: webhookSecretRef).
+   */
+  callbackSecretRef?: string;
 }
 
 /**

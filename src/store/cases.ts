@@ -3,6 +3,7 @@
  * case row, one case event, its outbox rows and an audit row in the caller's single transaction.
  */
 import { type Actor, type AuditEntry, appendAudit } from '../audit/audit-log.ts';
+import { type DelegationLink, delegationChain } from '../audit/delegation.ts';
 import type { AuthorizationDecision, AuthorizationRequest } from '../canonical/index.ts';
 import { NotFoundError, StateTransitionError } from '../errors/index.ts';
 import { type CaseEventType, type CaseState, nextCaseState } from '../workflow/case-state-machine.ts';
@@ -23,6 +24,10 @@ export interface CaseRecord {
   channel: string | null;
   ruleVersion: string | null;
   slaDueAt: Date | null;
+  /** The submission key the case was approved or routed with (src/workflow/review/submission-key.ts). */
+  submissionKey: string | null;
+  /** When the payer's decision time ran out on the open case (the SLA breach flag every view shows). */
+  slaBreachedAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -39,12 +44,14 @@ interface CaseRow {
   channel: string | null;
   rule_version: string | null;
   sla_due_at: Date | null;
+  submission_key: string | null;
+  sla_breached_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const caseColumns =
-  'id, tenant_id, state, version, idempotency_key, request, decision, payer_id, channel, rule_version, sla_due_at, created_at, updated_at';
+  'id, tenant_id, state, version, idempotency_key, request, decision, payer_id, channel, rule_version, sla_due_at, submission_key, sla_breached_at, created_at, updated_at';
 
 function toRecord(row: CaseRow): CaseRecord {
   return {
@@ -59,6 +66,8 @@ function toRecord(row: CaseRow): CaseRecord {
     channel: row.channel,
     ruleVersion: row.rule_version,
     slaDueAt: row.sla_due_at,
+    submissionKey: row.submission_key ?? null,
+    slaBreachedAt: row.sla_breached_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -124,7 +133,11 @@ export async function createCase(tx: Tx, input: CreateCaseInput): Promise<Create
     actor,
     action: 'case.received',
     caseId: id,
-    details: { source: request.source.format, sender: request.source.sender },
+    details: {
+      source: request.source.format,
+      sender: request.source.sender,
+      chain: delegationChain({ tenant: request.tenant, request, actor }),
+    },
     at,
   });
   return { case: toRecord(row), created: true, outbox };
@@ -139,6 +152,8 @@ const patchColumns: Record<keyof CasePatch, string> = {
   channel: 'channel',
   ruleVersion: 'rule_version',
   slaDueAt: 'sla_due_at',
+  submissionKey: 'submission_key',
+  request: 'request',
 };
 
 export interface TransitionInput {
@@ -160,6 +175,11 @@ export interface TransitionInput {
   correlationId?: string;
   /** Collect the audit entry instead of appending it now (see CreateCaseInput.auditTo). */
   auditTo?: AuditEntry[];
+  /**
+   * Links of the delegation chain beyond the clinician, the service and the actor (src/audit/delegation.ts):
+   * the reviewer with their role and NPI, the approvers of the gate, the connector that acted.
+   */
+  chain?: readonly DelegationLink[];
 }
 
 export interface TransitionResult {
@@ -227,7 +247,18 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     actor: input.actor,
     action: `case.${input.event}`,
     caseId: input.caseId,
-    details: { from: current.state, to, version: after.version, ...input.data },
+    details: {
+      from: current.state,
+      to,
+      version: after.version,
+      ...input.data,
+      chain: delegationChain({
+        tenant: input.tenant,
+        request: current.request,
+        actor: input.actor,
+        ...(input.chain ? { extra: input.chain } : {}),
+      }),
+    },
     at: input.at,
   });
   return { before, after, outbox };
@@ -237,6 +268,16 @@ export async function getCase(sql: Sql, tenant: string, caseId: string): Promise
   if (!uuidPattern.test(caseId)) return null;
   const { rows } = await sql.query<CaseRow>(
     `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2`,
+    [tenant, caseId],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Reads a case and locks its row until the transaction ends: decisions on one case serialize on it. */
+export async function getCaseForUpdate(tx: Tx, tenant: string, caseId: string): Promise<CaseRecord | null> {
+  if (!uuidPattern.test(caseId)) return null;
+  const { rows } = await tx.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
     [tenant, caseId],
   );
   return rows[0] ? toRecord(rows[0]) : null;

@@ -3,6 +3,8 @@ export * from './database.ts';
 export * from './ids.ts';
 export * from './migrate.ts';
 export * from './outbox.ts';
+export * from './retry-context.ts';
+export * from './review-gates.ts';
 export * from './sql.ts';
 export * from './timers.ts';
 export * from './tokens.ts';

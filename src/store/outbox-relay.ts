@@ -26,7 +26,9 @@ import type { Clock } from '../clock.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import type { OutboxMetrics } from '../metrics/metrics.ts';
 import type { Database } from './database.ts';
+import { onStoreSignal, raiseAfterCommit, raiseStoreSignal } from './signals.ts';
 import { type Sql, type Tx, withTransaction } from './sql.ts';
+import { markPublishedAndWake } from './timers.ts';
 
 export interface OutboxRelayOptions {
   readonly db: Pick<Database, 'pool' | 'kind'>;
@@ -101,7 +103,7 @@ export class OutboxRelay {
         const publishable = await this.inOrder(pool, claimed);
         if (publishable.length > 0) {
           await this.options.bus.publish(publishable.map(toMessage));
-          await this.markPublished(pool, publishable);
+          await this.markPublished(pool, publishable, false);
         }
         return this.done(claimed, publishable);
       }
@@ -112,7 +114,7 @@ export class OutboxRelay {
           const { bus } = this.options;
           if (isTransactionalPublisher(bus)) await bus.publishInTransaction(tx, publishable.map(toMessage));
           else await bus.publish(publishable.map(toMessage));
-          await this.markPublished(tx, publishable);
+          await this.markPublished(tx, publishable, true);
         }
         return this.done(claimed, publishable);
       });
@@ -183,12 +185,15 @@ export class OutboxRelay {
     });
   }
 
-  private async markPublished(sql: Sql | Tx, rows: OutboxRow[]): Promise<void> {
-    await sql.query(
-      `UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
-        WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
-      [rows.map((r) => r.id), this.options.clock.now()],
-    );
+  /**
+   * Marks rows published and wakes the steps waiting for their cases' events (a `decided` case's delivery), so a
+   * case is `delivered` as soon as its events are out instead of at its step's next fixed retry.
+   */
+  private async markPublished(sql: Sql | Tx, rows: OutboxRow[], inTransaction: boolean): Promise<void> {
+    const woken = await markPublishedAndWake(sql, rows, this.options.clock.now());
+    if (woken === 0) return;
+    if (inTransaction) raiseAfterCommit(sql, 'timers');
+    else raiseStoreSignal(this.options.db.pool, 'timers');
   }
 
   private async recordFailure(claimed: OutboxRow[], error: unknown): Promise<void> {
@@ -225,30 +230,50 @@ export interface RelayWorker {
   stop(options?: { drainMs?: number }): Promise<void>;
 }
 
-/** Runs the relay until stopped: back to back while there is work, `intervalMs` apart when drained. */
+/**
+ * Runs the relay until stopped: back to back while there is work; when drained, until a commit of this process
+ * writes outbox rows (the 'outbox' store signal) or `intervalMs` passes (rows other processes wrote). A failure
+ * backs off regardless of signals.
+ */
 export function startOutboxRelay(options: OutboxRelayOptions): RelayWorker {
   const relay = new OutboxRelay(options);
   const abort = new AbortController();
   const logger = options.logger.child({ component: 'outbox-relay' });
+  /** Set by a signal that came while a round ran (the round may have read before that commit): go again at once. */
+  let signalled = false;
+  let idle: AbortController | undefined;
+  const unsubscribe = onStoreSignal(options.db.pool, 'outbox', () => {
+    signalled = true;
+    idle?.abort();
+  });
   const loop = (async () => {
     let failures = 0;
     while (!abort.signal.aborted) {
       let waitMs = options.intervalMs ?? 250;
+      signalled = false;
       try {
         const round = await relay.relayOnce();
         failures = 0;
-        if (round.published > 0) continue;
+        if (round.published > 0 || signalled) continue;
       } catch (error) {
         failures++;
         waitMs = relay.lastFailureIsolated ? 0 : backoffDelay(failures, { initialMs: 250, maxMs: 5000 });
         logger.warn({ failures, waitMs, ...describeError(error) }, 'outbox publish failed; will retry');
+        await pause(waitMs, abort.signal);
+        continue;
       }
-      await pause(waitMs, abort.signal);
+      idle = new AbortController();
+      const stopIdle = () => idle?.abort();
+      abort.signal.addEventListener('abort', stopIdle, { once: true });
+      await pause(waitMs, idle.signal);
+      abort.signal.removeEventListener('abort', stopIdle);
+      idle = undefined;
     }
   })();
   return {
     relay,
     async stop({ drainMs = 5000 } = {}) {
+      unsubscribe();
       abort.abort();
       await loop;
       const deadline = Date.now() + drainMs;

@@ -3,7 +3,9 @@
  * and a relay publishes them afterwards. Each row has a unique event id that consumers dedupe on.
  */
 
+import { insertRows } from './bulk-insert.ts';
 import { newEventId } from './ids.ts';
+import { raiseAfterCommit } from './signals.ts';
 import type { Tx } from './sql.ts';
 
 export interface OutboxMessage {
@@ -44,35 +46,76 @@ export async function insertOutboxMessages(
   context: { tenant: string; caseId?: string; correlationId?: string; at: Date },
   messages: readonly OutboxMessage[],
 ): Promise<StoredOutboxMessage[]> {
-  const stored: StoredOutboxMessage[] = [];
-  for (const message of messages) {
-    const eventId = message.eventId ?? newEventId();
-    const headers: Record<string, string> = {
-      [OutboxHeader.tenant]: context.tenant,
-      [OutboxHeader.eventId]: eventId,
-      ...(context.caseId ? { [OutboxHeader.caseId]: context.caseId } : {}),
-      ...(context.correlationId ? { [OutboxHeader.correlationId]: context.correlationId } : {}),
-      ...(Buffer.isBuffer(message.value) || typeof message.value === 'string'
-        ? {}
-        : { [OutboxHeader.contentType]: 'application/json' }),
-      ...message.headers,
-    };
-    const { rows } = await tx.query<{ id: number }>(
-      `INSERT INTO outbox (event_id, tenant_id, case_id, topic, message_key, headers, value, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (event_id) DO NOTHING RETURNING id`,
-      [
-        eventId,
-        context.tenant,
-        context.caseId ?? null,
-        message.topic,
-        message.key,
-        headers,
-        toBytes(message.value),
-        context.at,
-      ],
-    );
-    if (rows[0]) stored.push({ id: rows[0].id, eventId, topic: message.topic, key: message.key });
-  }
-  return stored;
+  // One multi-row statement for a transition's events (status event, ClaimResponse, HL7 v2 status …), not one each.
+  return insertOutboxRows(
+    tx,
+    messages.map((message) => ({ context, message })),
+  );
+}
+
+/** One outbox row with the context it is written in (several cases' events in one batch). */
+export interface OutboxRowInput {
+  readonly context: OutboxContext;
+  readonly message: OutboxMessage;
+}
+
+export interface OutboxContext {
+  readonly tenant: string;
+  readonly caseId?: string;
+  readonly correlationId?: string;
+  readonly at: Date;
+}
+
+function outboxRow(context: OutboxContext, message: OutboxMessage): { eventId: string; values: unknown[] } {
+  const eventId = message.eventId ?? newEventId();
+  const headers: Record<string, string> = {
+    [OutboxHeader.tenant]: context.tenant,
+    [OutboxHeader.eventId]: eventId,
+    ...(context.caseId ? { [OutboxHeader.caseId]: context.caseId } : {}),
+    ...(context.correlationId ? { [OutboxHeader.correlationId]: context.correlationId } : {}),
+    ...(Buffer.isBuffer(message.value) || typeof message.value === 'string'
+      ? {}
+      : { [OutboxHeader.contentType]: 'application/json' }),
+    ...message.headers,
+  };
+  return {
+    eventId,
+    values: [
+      eventId,
+      context.tenant,
+      context.caseId ?? null,
+      message.topic,
+      message.key,
+      headers,
+      toBytes(message.value),
+      context.at,
+    ],
+  };
+}
+
+/**
+ * insertOutboxMessages for many rows at once, in multi-row statements (a message of many order groups writes
+ * every case's events in a few statements instead of one round trip each). Rows keep their order, so the
+ * relay publishes them as given.
+ */
+export async function insertOutboxRows(
+  tx: Pick<Tx, 'query'>,
+  rows: readonly OutboxRowInput[],
+): Promise<StoredOutboxMessage[]> {
+  if (rows.length === 0) return [];
+  const built = rows.map((row) => ({ ...outboxRow(row.context, row.message), message: row.message }));
+  const inserted = await insertRows<{ id: string | number; event_id: string }>(
+    tx,
+    'outbox',
+    ['event_id', 'tenant_id', 'case_id', 'topic', 'message_key', 'headers', 'value', 'created_at'],
+    built.map((b) => b.values),
+    'ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id',
+  );
+  const ids = new Map(inserted.map((r) => [r.event_id, Number(r.id)]));
+  // Wake the relay once this commits, rather than leaving the rows to its next poll.
+  if (inserted.length > 0) raiseAfterCommit(tx, 'outbox');
+  return built.flatMap((b) => {
+    const id = ids.get(b.eventId);
+    return id === undefined ? [] : [{ id, eventId: b.eventId, topic: b.message.topic, key: b.message.key }];
+  });
 }

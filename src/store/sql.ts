@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { beginSignals, endSignals } from './signals.ts';
 
 /** Anything that runs a query: the pool, or a client inside a transaction. Store functions take one. */
 export type Sql = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -14,10 +15,13 @@ export type Tx = pg.PoolClient;
 export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  let committed = false;
+  beginSignals(client, pool);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
+    committed = true;
     return result;
   } catch (error) {
     try {
@@ -28,5 +32,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
     throw error;
   } finally {
     client.release(broken);
+    // Wake the workers this transaction gave work to (signals.ts), only once it is committed and visible.
+    endSignals(client, committed);
   }
 }

@@ -1,9 +1,25 @@
 /**
- * Durable timers (SLA deadlines, payer follow-ups, retries). A timer is claimed with FOR UPDATE SKIP LOCKED
- * and fired in the same transaction as its handler's writes, so two workers racing for it fire it once.
+ * Durable timers (SLA deadlines, workflow steps, payer follow-ups, retries). Two ways to run one:
+ * - fireDueTimers: claimed with FOR UPDATE SKIP LOCKED and fired in the same transaction as its handler's writes,
+ *   so two workers racing for it fire it once (lane 'timer').
+ * - claimDueTimers: leased for work done outside a transaction (payer calls); the holder renews the lease while
+ *   the step runs (renewLeases), so a short lease is safe and a crashed holder's steps resume within seconds.
+ * Each lane is claimed oldest first (ORDER BY due_at, id, served by the index timers_claim, migration 0007).
+ *
+ * A timer is a queue entry, not a record: it is deleted when it fires, completes or is cancelled (the case's events
+ * and audit rows say what happened), so the table holds only open timers and no fired rows pile up behind the claim
+ * index (issue #17; migration 0018 removed the ones kept before).
  */
 import type pg from 'pg';
+import { raiseAfterCommit } from './signals.ts';
 import { type Tx, withTransaction } from './sql.ts';
+
+/**
+ * Which worker runs a timer: 'timer' = the timer worker, inside a transaction; 'payer' = a step that may call a
+ * payer; 'local' = a step that only writes the database. Database-only steps have slots of their own, so they
+ * never wait behind payer calls.
+ */
+export type TimerLane = 'timer' | 'payer' | 'local';
 
 export interface TimerSpec {
   tenant: string;
@@ -11,6 +27,8 @@ export interface TimerSpec {
   kind: string;
   dueAt: Date;
   payload?: Record<string, unknown>;
+  /** Default 'timer'. */
+  lane?: TimerLane;
 }
 
 export interface DueTimer {
@@ -24,9 +42,12 @@ export interface DueTimer {
 
 export async function scheduleTimer(tx: Pick<Tx, 'query'>, spec: TimerSpec, at: Date): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO timers (tenant_id, case_id, kind, due_at, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [spec.tenant, spec.caseId ?? null, spec.kind, spec.dueAt, spec.payload ?? {}, at],
+    `INSERT INTO timers (tenant_id, case_id, kind, due_at, payload, created_at, lane)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [spec.tenant, spec.caseId ?? null, spec.kind, spec.dueAt, spec.payload ?? {}, at, spec.lane ?? 'timer'],
   );
+  // Due already: wake the worker once this commits, rather than leaving it to its next poll.
+  if (spec.dueAt.getTime() <= at.getTime()) raiseAfterCommit(tx, 'timers');
   return rows[0]!.id;
 }
 
@@ -35,12 +56,11 @@ export async function cancelTimers(
   tx: Pick<Tx, 'query'>,
   caseId: string,
   kinds: readonly string[],
-  at: Date,
+  _at: Date,
 ): Promise<number> {
   const result = await tx.query(
-    `UPDATE timers SET cancelled_at = $3
-      WHERE case_id = $1 AND kind = ANY($2) AND fired_at IS NULL AND cancelled_at IS NULL`,
-    [caseId, kinds, at],
+    `DELETE FROM timers WHERE case_id = $1 AND kind = ANY($2) AND fired_at IS NULL AND cancelled_at IS NULL`,
+    [caseId, kinds],
   );
   return result.rowCount ?? 0;
 }
@@ -74,6 +94,8 @@ export async function fireDueTimers(
     limit: number;
     /** Only timers of these kinds (other kinds belong to other workers); all kinds when absent. */
     kinds?: readonly string[];
+    /** Default 'timer'. */
+    lane?: TimerLane;
     handler: TimerHandler;
     onError?: (timer: DueTimer, error: unknown) => void;
   },
@@ -93,10 +115,10 @@ export async function fireDueTimers(
           payload: Record<string, unknown>;
         }>(
           `SELECT id, tenant_id, case_id, kind, due_at, payload FROM timers
-            WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 AND NOT (id = ANY($2))
+            WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane = $4 AND due_at <= $1 AND NOT (id = ANY($2))
               AND ($3::text[] IS NULL OR kind = ANY($3))
             ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [options.now, failed, options.kinds ?? null],
+          [options.now, failed, options.kinds ?? null, options.lane ?? 'timer'],
         );
         const row = rows[0];
         if (!row) return false;
@@ -109,11 +131,7 @@ export async function fireDueTimers(
           payload: row.payload,
         };
         await options.handler(tx, claimed);
-        await tx.query('UPDATE timers SET fired_at = $2, fired_by = $3 WHERE id = $1', [
-          row.id,
-          options.now,
-          options.workerId,
-        ]);
+        await tx.query('DELETE FROM timers WHERE id = $1', [row.id]);
         return true;
       });
       if (!done) break;
@@ -128,14 +146,50 @@ export async function fireDueTimers(
   return fired;
 }
 
+/** The claim statement (exported so bench/e2e can EXPLAIN exactly what the step worker runs). */
+export const claimDueTimersSql = `UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000),
+            attempts = attempts + 1, fired_by = $4
+      WHERE id IN (SELECT id FROM timers
+                    WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane = $6 AND due_at <= $2
+                      AND kind = ANY($5)
+                    ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING id, tenant_id, case_id, kind, due_at, payload, attempts`;
+
+export function claimDueTimersParams(options: {
+  now: Date;
+  workerId: string;
+  leaseMs: number;
+  limit: number;
+  kinds: readonly string[];
+  lane?: TimerLane;
+}): unknown[] {
+  return [
+    options.limit,
+    options.now,
+    options.leaseMs,
+    options.workerId,
+    options.kinds,
+    options.lane ?? 'payer',
+  ];
+}
+
 /**
- * Claims due timers for work done OUTSIDE a database transaction (payer calls, e-mail): each claimed timer's
- * due time moves `leaseMs` ahead, so if the worker dies mid-step the timer comes due again and another
- * worker re-runs the step. Steps must therefore be idempotent (payer submissions reconcile by trace number).
+ * Claims due timers of one lane for work done OUTSIDE a database transaction (payer calls, e-mail): each claimed
+ * timer's due time moves `leaseMs` ahead and names this worker, so if the worker dies mid-step the timer comes due
+ * again and another worker re-runs the step. The holder renews the lease while the step runs (renewLeases). Steps
+ * must therefore be idempotent (payer submissions reconcile by trace number).
  */
 export async function claimDueTimers(
-  pool: pg.Pool,
-  options: { now: Date; workerId: string; leaseMs: number; limit: number; kinds: readonly string[] },
+  pool: Pick<pg.Pool, 'query'>,
+  options: {
+    now: Date;
+    workerId: string;
+    leaseMs: number;
+    limit: number;
+    kinds: readonly string[];
+    /** Default 'payer'. */
+    lane?: TimerLane;
+  },
 ): Promise<Array<DueTimer & { attempts: number }>> {
   const { rows } = await pool.query<{
     id: number;
@@ -145,15 +199,7 @@ export async function claimDueTimers(
     due_at: Date;
     payload: Record<string, unknown>;
     attempts: number;
-  }>(
-    `UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000),
-            attempts = attempts + 1, fired_by = $4
-      WHERE id IN (SELECT id FROM timers
-                    WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $2 AND kind = ANY($5)
-                    ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING id, tenant_id, case_id, kind, due_at, payload, attempts`,
-    [options.limit, options.now, options.leaseMs, options.workerId, options.kinds],
-  );
+  }>(claimDueTimersSql, claimDueTimersParams(options));
   return rows.map((row) => ({
     id: row.id,
     tenant: row.tenant_id,
@@ -165,21 +211,91 @@ export async function claimDueTimers(
   }));
 }
 
-/** Marks a claimed timer done; call it inside the transaction that records the step's result. */
-export async function completeTimer(tx: Pick<Tx, 'query'>, id: number, at: Date): Promise<void> {
-  await tx.query('UPDATE timers SET fired_at = $2 WHERE id = $1', [id, at]);
+/**
+ * Pushes the leases of steps this worker still runs `leaseMs` past `now`, in one statement. Returns the ids it
+ * still holds: a timer missing from the answer finished meanwhile, or was taken over after its lease ran out.
+ */
+export async function renewLeases(
+  pool: Pick<pg.Pool, 'query'>,
+  options: { ids: readonly number[]; now: Date; leaseMs: number; workerId: string },
+): Promise<number[]> {
+  if (options.ids.length === 0) return [];
+  const { rows } = await pool.query<{ id: number }>(
+    `UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000)
+      WHERE id = ANY($1::bigint[]) AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by = $4
+      RETURNING id`,
+    [options.ids, options.now, options.leaseMs, options.workerId],
+  );
+  return rows.map((r) => r.id);
 }
 
-/** Puts a claimed timer back for another try at `dueAt` (after a transient failure), keeping its attempt count. */
+/**
+ * Makes every leased step due now: for a process that knows no other worker can be alive (the embedded database,
+ * whose data directory it has locked), so the steps a crashed predecessor held resume at once instead of after
+ * their lease. Returns how many were released.
+ */
+export async function releaseAllLeases(pool: Pick<pg.Pool, 'query'>, now: Date): Promise<number> {
+  const result = await pool.query(
+    `UPDATE timers SET due_at = $1, fired_by = NULL
+      WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane <> 'timer' AND fired_by IS NOT NULL AND due_at > $1`,
+    [now],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Payload flag of a step (always a database-only one, lane 'local') that waits for its case's events to be published (a `decided` case becomes `delivered`
+ * then). The outbox relay makes such timers due the moment it publishes the case's events
+ * (wakeTimersAwaitingPublication), so the step's own due time is only a fallback.
+ */
+export const AWAITING_PUBLICATION = 'awaitingPublication';
+
+/**
+ * The outbox relay's mark: marks `rows` published at `at` and, in the same statement, makes due at `at` the open,
+ * unleased timers of their cases that wait for publication. Returns how many timers it woke.
+ */
+export async function markPublishedAndWake(
+  sql: Pick<Tx, 'query'>,
+  rows: ReadonlyArray<{ id: number; case_id: string | null }>,
+  at: Date,
+): Promise<number> {
+  // The cases as a parameter, not a join with the marked rows (that made the planner walk every open timer once per
+  // marked row: ~200 ms a batch under a backlog); and the lane and due time, so the claim index bounds the scan to
+  // the database-only steps due later (those waiting here, and leased ones) even without table statistics.
+  const caseIds = [...new Set(rows.map((r) => r.case_id).filter((c): c is string => c !== null))];
+  const result = await sql.query<{ woken: number }>(
+    `WITH marked AS (
+       UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL),
+     woken AS (
+       UPDATE timers SET due_at = $2
+        WHERE case_id = ANY($4::uuid[]) AND lane = 'local' AND due_at > $2
+          AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by IS NULL
+          AND payload @> jsonb_build_object($3::text, true)
+       RETURNING id)
+     SELECT count(*)::int AS woken FROM woken`,
+    [rows.map((r) => r.id), at, AWAITING_PUBLICATION, caseIds],
+  );
+  return result.rows[0]?.woken ?? 0;
+}
+
+/** Marks a claimed timer done; call it inside the transaction that records the step's result. */
+export async function completeTimer(tx: Pick<Tx, 'query'>, id: number, _at: Date): Promise<void> {
+  await tx.query('DELETE FROM timers WHERE id = $1', [id]);
+}
+
+/**
+ * Puts a claimed timer back for another try at `dueAt` (after a transient failure), keeping its attempt count.
+ * It is no longer leased: no worker holds it until it is claimed again.
+ */
 export async function retryTimerAt(
   sql: Pick<Tx, 'query'>,
   id: number,
   dueAt: Date,
   reason: string,
 ): Promise<void> {
-  await sql.query('UPDATE timers SET due_at = $2, last_error = $3 WHERE id = $1 AND fired_at IS NULL', [
-    id,
-    dueAt,
-    reason,
-  ]);
+  await sql.query(
+    'UPDATE timers SET due_at = $2, last_error = $3, fired_by = NULL WHERE id = $1 AND fired_at IS NULL',
+    [id, dueAt, reason],
+  );
 }

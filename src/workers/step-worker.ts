@@ -4,13 +4,30 @@
  * timer back with exponential backoff — or, after the kind's last attempt, calls its `giveUp`.
  * The handler completes the timer itself (completeTimer) inside the transaction that records its result,
  * so "step done" and "step's effect recorded" are one commit.
+ *
+ * Scheduling (issue #17):
+ * - Two lanes with slots of their own: 'payer' steps (may call a payer, many in flight: the payer limits of
+ *   ./payer-limits.ts bound them per payer and channel) and 'local' steps (database only), so a database-only step
+ *   never waits behind payer calls. Each lane takes the oldest ready step first (ORDER BY due_at, id).
+ * - Woken when a commit makes a step due (src/store/signals.ts) and when a slot frees up; `intervalMs` polling
+ *   only catches work other processes wrote.
+ * Leases (issue #10 item 11): a claimed step's lease is short (default 15 s) and renewed every third of it while
+ * the step runs, so a long payer call keeps its step and a crashed worker's steps come due again within seconds.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Clock } from '../clock.ts';
 import { isGatewayError } from '../errors/index.ts';
 import { describeError, type Logger } from '../log/logger.ts';
-import { claimDueTimers, type DueTimer, retryTimerAt } from '../store/timers.ts';
+import { onStoreSignal } from '../store/signals.ts';
+import {
+  claimDueTimers,
+  type DueTimer,
+  releaseAllLeases,
+  renewLeases,
+  retryTimerAt,
+  type TimerLane,
+} from '../store/timers.ts';
 import { startPollLoop } from './poll-loop.ts';
 import type { Worker } from './timer-worker.ts';
 
@@ -27,18 +44,45 @@ export interface StepKind {
   giveUp?(timer: ClaimedTimer, error: unknown): Promise<void>;
 }
 
+export type StepLane = Exclude<TimerLane, 'timer'>;
+export const stepLanes: readonly StepLane[] = ['payer', 'local'];
+
 export interface StepWorkerOptions {
   pool: pg.Pool;
   clock: Clock;
   logger: Logger;
   kinds: Record<string, StepKind>;
   intervalMs: number;
-  /** How long a claimed step may run before another worker may take it over. */
+  /** How long a claimed step may go without renewal before another worker may take it over (default 15 s). */
   leaseMs?: number;
-  /** Steps run at once by this worker. */
-  concurrency?: number;
+  /** How often running steps' leases are renewed (default a third of the lease). */
+  renewEveryMs?: number;
+  /**
+   * Steps run at once by this worker, per lane. A number sets the payer lane (the local lane keeps its default).
+   * Defaults: payer 256 (payer calls are I/O waits; ./payer-limits.ts bounds them per payer), local 16.
+   */
+  concurrency?: number | Partial<Record<StepLane, number>>;
+  /**
+   * Make every leased step due at start: only for a process that knows it is the only worker (the embedded
+   * database locks its data directory), so a crashed predecessor's steps resume at once.
+   */
+  releaseLeasesOnStart?: boolean;
   workerId?: string;
 }
+
+export interface StepWorkerStats {
+  readonly inFlight: Readonly<Record<StepLane, number>>;
+  readonly slots: Readonly<Record<StepLane, number>>;
+}
+
+export interface StepWorker extends Worker {
+  runOnce(): Promise<number>;
+  /** Steps running now, per lane. */
+  stats(): StepWorkerStats;
+}
+
+export const defaultStepConcurrency: Readonly<Record<StepLane, number>> = { payer: 256, local: 16 };
+export const defaultStepLeaseMs = 15_000;
 
 /** Backoff before retry n (1-based): 1 s, 2 s, 4 s … capped at 5 minutes, with ±20 % jitter. */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
@@ -46,16 +90,24 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(): Promise<number> } {
-  const workerId = options.workerId ?? `steps-${randomUUID().slice(0, 8)}`;
-  const leaseMs = options.leaseMs ?? 120_000;
-  const concurrency = options.concurrency ?? 4;
-  const kinds = Object.keys(options.kinds);
-  const running = new Set<Promise<void>>();
+function slotsOf(concurrency: StepWorkerOptions['concurrency']): Record<StepLane, number> {
+  if (typeof concurrency === 'number') return { ...defaultStepConcurrency, payer: concurrency };
+  return { ...defaultStepConcurrency, ...concurrency };
+}
 
-  async function runStep(timer: ClaimedTimer): Promise<void> {
+export function startStepWorker(options: StepWorkerOptions): StepWorker {
+  const workerId = options.workerId ?? `steps-${randomUUID().slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? defaultStepLeaseMs;
+  const renewEveryMs = options.renewEveryMs ?? Math.max(250, Math.floor(leaseMs / 3));
+  const slots = slotsOf(options.concurrency);
+  const kinds = Object.keys(options.kinds);
+  /** Running steps by timer id, per lane. */
+  const running: Record<StepLane, Map<number, Promise<void>>> = { payer: new Map(), local: new Map() };
+  let released = !options.releaseLeasesOnStart;
+
+  async function runStep(timer: ClaimedTimer, lane: StepLane): Promise<void> {
     const kind = options.kinds[timer.kind]!;
-    const log = { timerId: timer.id, kind: timer.kind, caseId: timer.caseId, attempt: timer.attempts };
+    const log = { timerId: timer.id, kind: timer.kind, caseId: timer.caseId, attempt: timer.attempts, lane };
     try {
       await kind.run(timer);
     } catch (error) {
@@ -64,6 +116,7 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
       if (retriable && timer.attempts < maxAttempts) {
         const delay = retryDelayMs(timer.attempts);
         options.logger.warn({ ...log, retryInMs: delay, ...describeError(error) }, 'step failed; will retry');
+        running[lane].delete(timer.id); // no more renewals: the retry time below is the timer's due time now
         await retryTimerAt(
           options.pool,
           timer.id,
@@ -83,37 +136,81 @@ export function startStepWorker(options: StepWorkerOptions): Worker & { runOnce(
     }
   }
 
-  async function runOnce(): Promise<number> {
-    const free = concurrency - running.size;
+  async function claim(lane: StepLane): Promise<number> {
+    const free = slots[lane] - running[lane].size;
     if (free <= 0 || kinds.length === 0) return 0;
+    if (!released) {
+      const count = await releaseAllLeases(options.pool, options.clock.now());
+      released = true;
+      if (count > 0) options.logger.info({ count }, 'steps leased before a restart resume now');
+    }
     const claimed = await claimDueTimers(options.pool, {
       now: options.clock.now(),
       workerId,
       leaseMs,
       limit: free,
       kinds,
+      lane,
     });
     for (const timer of claimed) {
-      const task = runStep(timer).finally(() => {
-        running.delete(task);
-        loop.wake();
+      const task = runStep(timer, lane).finally(() => {
+        running[lane].delete(timer.id);
+        loops[lane].wake();
       });
-      running.add(task);
+      running[lane].set(timer.id, task);
     }
     return claimed.length;
   }
 
-  const loop = startPollLoop({
-    intervalMs: options.intervalMs,
-    poll: async () => (await runOnce()) > 0 && running.size < concurrency,
-    onError: (error) => options.logger.warn(describeError(error), 'step worker poll failed'),
+  const loops = Object.fromEntries(
+    stepLanes.map((lane) => [
+      lane,
+      startPollLoop({
+        intervalMs: options.intervalMs,
+        poll: async () => (await claim(lane)) > 0 && running[lane].size < slots[lane],
+        onError: (error) => options.logger.warn({ lane, ...describeError(error) }, 'step worker poll failed'),
+      }),
+    ]),
+  ) as Record<StepLane, ReturnType<typeof startPollLoop>>;
+  const unsubscribe = onStoreSignal(options.pool, 'timers', () => {
+    for (const lane of stepLanes) loops[lane].wake();
   });
 
+  // One statement renews every running step's lease; a step that finished meanwhile is simply not renewed.
+  let renewing: Promise<void> = Promise.resolve();
+  const renewTimer = setInterval(() => {
+    const ids = stepLanes.flatMap((lane) => [...running[lane].keys()]);
+    if (ids.length === 0) return;
+    renewing = renewLeases(options.pool, { ids, now: options.clock.now(), leaseMs, workerId })
+      .then((held) => {
+        const lost = ids.length - held.length;
+        if (lost > 0) {
+          const still = new Set(held);
+          const gone = ids.filter((id) => !still.has(id) && stepLanes.some((l) => running[l].has(id)));
+          if (gone.length > 0)
+            options.logger.warn({ timerIds: gone }, 'step leases lost (taken over after they ran out)');
+        }
+      })
+      .catch((error) => options.logger.warn(describeError(error), 'step lease renewal failed'));
+  }, renewEveryMs);
+  renewTimer.unref();
+
   return {
-    runOnce,
+    async runOnce() {
+      let claimed = 0;
+      for (const lane of stepLanes) claimed += await claim(lane);
+      return claimed;
+    },
+    stats: () => ({
+      inFlight: { payer: running.payer.size, local: running.local.size },
+      slots: { ...slots },
+    }),
     async stop() {
-      await loop.stop();
-      await Promise.allSettled([...running]);
+      unsubscribe();
+      await Promise.all(stepLanes.map((lane) => loops[lane].stop()));
+      await Promise.allSettled(stepLanes.flatMap((lane) => [...running[lane].values()]));
+      clearInterval(renewTimer);
+      await renewing;
     },
   };
 }

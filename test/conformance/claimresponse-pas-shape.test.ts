@@ -81,6 +81,8 @@ describe('ClaimResponse shape against the Da Vinci PAS examples', () => {
     const corpusText = [
       'ClaimResponse-PractitionerRequestorAdditionalContentResponseExample.json',
       ...pairs.map((p) => p[1]),
+      // item trace numbers: the IG shows them on the Claim items the response echoes
+      'Bundle-ReferralAuthorizationBundleExample.json',
     ]
       .map((f) => readFileSync(fixturePath('pas', f), 'utf8'))
       .join('\n');

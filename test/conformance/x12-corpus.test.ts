@@ -384,7 +384,7 @@ describe('x12 handmade responses (test/fixtures/x12/handmade)', () => {
 describe('x12 broken inputs fail with a specific error (test/fixtures/x12/broken)', () => {
   it.each([
     ['not-x12.hl7', 'PAGW_X12_NOT_X12'],
-    ['isa-truncated.x12', 'PAGW_X12_DELIMITERS'],
+    ['isa-truncated.x12', 'PAGW_X12_TRUNCATED'],
     ['837-unsupported.x12', 'PAGW_X12_UNSUPPORTED_TRANSACTION'],
     ['278-no-transaction-set.x12', 'PAGW_X12_ENVELOPE'],
     ['278-resp-no-event-no-aaa.x12', 'PAGW_X12_MISSING_SEGMENT'],

@@ -1,7 +1,8 @@
 /**
  * Care-team e-mail through the whole gateway: SMTP configured by env, an approval and a denial from the
  * simulated payer, and the messages read back from a real local SMTP server — from the clinic's identity, to the
- * clinic's recipients for that outcome, with no PHI the clinic did not allow.
+ * clinic's recipients for that outcome, with no PHI the clinic did not allow. The SMTP server requires a login,
+ * which the gateway takes from its vault (SMTP_CREDENTIALS_REF), never from config.
  */
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
@@ -16,10 +17,18 @@ import { type SimProcess, startClearinghouseSim } from '../sim/clearinghouse/pro
 
 describe(`care-team e-mail through the gateway (${testDatabaseKind()})`, () => {
   const received: Array<{ to: string[]; mail: ParsedMail }> = [];
+  const logins: string[] = [];
   const smtp = new SMTPServer({
-    authOptional: true,
+    authOptional: false,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(auth, _session, callback) {
+      logins.push(auth.username ?? '');
+      if (auth.username === 'pagw-mailer' && auth.password === 'smtp-Pass-4711')
+        return callback(null, { user: 'pagw' });
+      return callback(new Error('Invalid username or password'));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -44,7 +53,12 @@ describe(`care-team e-mail through the gateway (${testDatabaseKind()})`, () => {
         CLEARINGHOUSE_ENDPOINTS: `pagw-sim=${sim.endpoint}`,
         SMTP_HOST: '127.0.0.1',
         SMTP_PORT: String(port),
+        SMTP_CREDENTIALS_REF: 'vault:smtp/relay',
       },
+      secrets: [
+        { tenant: 'default', name: 'smtp/relay/username', value: 'pagw-mailer' },
+        { tenant: 'default', name: 'smtp/relay/password', value: 'smtp-Pass-4711' },
+      ],
     });
   });
   afterAll(async () => {
@@ -101,5 +115,13 @@ describe(`care-team e-mail through the gateway (${testDatabaseKind()})`, () => {
       expect(everything).not.toContain('1970');
       expect(everything).not.toMatch(/W500000001|DENY500002|MRN-100234/); // member id and MRN are not allowed
     }
+    // Logged in with the vault's SMTP login; the read is audited as reader `smtp`, without the value.
+    expect(logins.length).toBeGreaterThan(0);
+    expect(logins.every((l) => l === 'pagw-mailer')).toBe(true);
+    const { rows } = await gw.gateway.db.pool.query<{ actor: string; details: unknown }>(
+      `SELECT actor, details FROM audit_log WHERE action = 'vault.secret_read' AND tenant_id = 'default'`,
+    );
+    expect(rows.map((r) => r.actor)).toEqual(['smtp', 'smtp']);
+    expect(JSON.stringify(rows)).not.toContain('smtp-Pass-4711');
   });
 });

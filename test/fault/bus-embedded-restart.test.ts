@@ -108,5 +108,5 @@ describe(`embedded bus across a process crash and restart (${testDatabaseKind()}
     } finally {
       await after.close();
     }
-  }, 180_000);
+  }, 900_000);
 });

@@ -113,5 +113,5 @@ describe.skipIf(realCluster || missing)(`Kafka outage of 10 s (${testDatabaseKin
     const ids = events.map((e) => e.headers[OutboxHeader.eventId]);
     expect(new Set(ids).size).toBe(100);
     console.log(`[bus-kafka-outage] events on the wire ${ids.length}, distinct ${new Set(ids).size}`);
-  }, 200_000);
+  }, 900_000);
 });

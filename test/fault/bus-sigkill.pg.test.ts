@@ -175,6 +175,6 @@ describe.each([
         await testBus.close();
       }
     },
-    240_000,
+    900_000,
   );
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { x12PayerTarget } from '../../connectors/x12/connector.ts';
 import { databaseUrlOf } from '../helpers/cli.ts';
+import { testVault } from '../helpers/vault.ts';
 import { type Harness, openHarness } from '../integration/clearinghouse-harness.ts';
 
 let h: Harness;
@@ -20,7 +21,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -43,6 +44,7 @@ describe('x12 submission survives a gateway crash between submission and respons
           ...process.env,
           PAGW_CHILD: JSON.stringify({
             databaseUrl: databaseUrlOf(h.db),
+            masterKey: testVault(h.db).keys.current.key.toString('hex'),
             endpoint: h.sim.endpoint,
             caseId,
             traceNumber,

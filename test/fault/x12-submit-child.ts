@@ -8,10 +8,13 @@ import { createX12Connector, x12PayerTarget } from '../../connectors/x12/connect
 import { createX12Store } from '../../connectors/x12/store.ts';
 import { systemClock } from '../../src/clock.ts';
 import { openDatabase } from '../../src/store/index.ts';
+import { createVault, masterKeyRingOf } from '../../src/vault/index.ts';
 import { sampleRequest } from '../helpers/fixtures.ts';
 
 const input = JSON.parse(process.env.PAGW_CHILD ?? '{}') as {
   databaseUrl: string;
+  /** The parent's vault master key (hex): the child seals payloads the parent must open. */
+  masterKey: string;
   endpoint: string;
   caseId: string;
   traceNumber: string;
@@ -27,7 +30,13 @@ const target = x12PayerTarget({
   ),
 });
 const connector = createX12Connector({
-  store: createX12Store(db.pool),
+  store: createX12Store(db.pool, {
+    phi: createVault({
+      pool: db.pool,
+      keys: masterKeyRingOf([Buffer.from(input.masterKey, 'hex')]),
+      clock: systemClock,
+    }).phi,
+  }),
   clock: systemClock,
   sender: { qualifier: 'ZZ', id: 'PAGATEWAY', traceOriginator: '9PAGATEWAY' },
   directory,

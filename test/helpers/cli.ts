@@ -45,12 +45,15 @@ export function runCli(
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`pagw ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`),
-      );
-    }, options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(`pagw ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`),
+        );
+      },
+      Math.max(options.timeoutMs ?? 0, 240_000),
+    );
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -73,10 +76,13 @@ export function startCli(
     });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`pagw ${args.join(' ')} not ready in time\nstdout: ${out}\nstderr: ${err}`));
-    }, options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => {
+        child.kill('SIGKILL');
+        reject(new Error(`pagw ${args.join(' ')} not ready in time\nstdout: ${out}\nstderr: ${err}`));
+      },
+      Math.max(options.timeoutMs ?? 0, 240_000),
+    );
     child.stdout!.on('data', (d) => {
       out += d;
       const match = out.match(ready);

@@ -5,11 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Clock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config/load-config.ts';
+import { type Clock, systemClock } from '../../src/clock.ts';
+import { type GatewayConfig, loadConfig } from '../../src/config/load-config.ts';
 import { type RunningGateway, startGateway } from '../../src/gateway.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { createApiToken } from '../../src/store/index.ts';
+import { createLogger, type Logger } from '../../src/log/logger.ts';
+import { createApiToken, openStore } from '../../src/store/index.ts';
+import { openVault } from '../../src/vault/index.ts';
 import { databaseUrlOf } from './cli.ts';
 import { openTestDatabase } from './database.ts';
 
@@ -22,8 +23,38 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+export interface SeedSecret {
+  readonly tenant: string;
+  readonly name: string;
+  readonly value: string;
+  readonly kind?: 'value' | 'totp';
+}
+
+/**
+ * Stores secrets in the vault of the database `config` names, before a gateway starts there (secrets the gateway
+ * reads at start, such as the SMTP login, must be in place first).
+ */
+export async function seedVault(
+  config: Readonly<GatewayConfig>,
+  secrets: readonly SeedSecret[],
+): Promise<void> {
+  const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const vault = await openVault({ config, db, clock: systemClock });
+    for (const secret of secrets) await vault.set({ ...secret, actor: { id: 'system:test-setup' } });
+  } finally {
+    await db.close();
+  }
+}
+
 export async function startTestGateway(
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    secrets?: readonly SeedSecret[];
+    /** Where the gateway logs (a capture, for tests that grep logs); silent by default. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestGateway> {
   const cleanups: Array<() => Promise<void> | void> = [];
   const env: Record<string, string> = {
@@ -32,17 +63,23 @@ export async function startTestGateway(
     POLL_INTERVAL_MS: '50',
     ...options.env,
   };
+  // A data directory of its own on both databases: the embedded database lives there, and on both the vault's
+  // default master key file (vault.key).
+  const dir = mkdtempSync(path.join(tmpdir(), 'pagw-gw-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  env.DATA_DIR = options.env?.DATA_DIR ?? dir;
   if (process.env.DATABASE_URL) {
     const schemaDb = await openTestDatabase();
     cleanups.push(() => schemaDb.close());
     env.DATABASE_URL = databaseUrlOf(schemaDb);
-  } else {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pagw-gw-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    env.DATA_DIR = dir;
   }
   const config = loadConfig({ env });
-  const gateway = await startGateway(config, createLogger({ level: config.logLevel }), options.clock);
+  if (options.secrets?.length) await seedVault(config, options.secrets);
+  const gateway = await startGateway(
+    config,
+    options.logger ?? createLogger({ level: config.logLevel }),
+    options.clock,
+  );
   cleanups.push(() => gateway.stop());
   const { token } = await createApiToken(gateway.db.pool, {
     tenant: 'clinic-a',

@@ -2,8 +2,12 @@
 export interface OrmOrderOptions {
   messageId: string;
   memberId: string;
-  /** CPT code in OBR-4 (system C4). */
+  /** Service code in OBR-4: CPT (system C4) unless `codingSystem` says otherwise. */
   cpt: string;
+  /** HL7 table 0396 coding system of OBR-4 (default C4 = CPT; HCPCS for a J code). */
+  codingSystem?: string;
+  /** Units asked for: a TQ1 segment with TQ1-2 quantity (default: none, i.e. unspecified). */
+  quantity?: number;
   cptText?: string;
   payerId?: string;
   payerName?: string;
@@ -13,6 +17,8 @@ export interface OrmOrderOptions {
   diagnosis?: { code: string; text: string };
   priority?: 'R' | 'S';
   sendingApplication?: string;
+  /** ORC-1 order control (default NW, a new order; CA cancels it). */
+  orderControl?: string;
 }
 
 function segment(name: string, fields: Record<number, string>): string {
@@ -43,13 +49,19 @@ export function buildOrmOrder(o: OrmOrderOptions): string {
       36: o.memberId,
     }),
     segment('ORC', {
-      1: 'NW',
+      1: o.orderControl ?? 'NW',
       2: placer,
       7: `^^^20261201^^${o.priority ?? 'R'}`,
       9: '20261123101500',
       12: provider,
     }),
-    segment('OBR', { 1: '1', 2: placer, 4: `${o.cpt}^${o.cptText ?? 'Procedure'}^C4`, 16: provider }),
+    ...(o.quantity === undefined ? [] : [segment('TQ1', { 1: '1', 2: `${o.quantity}^UN` })]),
+    segment('OBR', {
+      1: '1',
+      2: placer,
+      4: `${o.cpt}^${o.cptText ?? 'Procedure'}^${o.codingSystem ?? 'C4'}`,
+      16: provider,
+    }),
     segment('DG1', {
       1: '1',
       3: `${o.diagnosis?.code ?? 'G43.909'}^${o.diagnosis?.text ?? 'Migraine, unspecified'}^I10`,

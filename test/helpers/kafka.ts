@@ -112,7 +112,7 @@ async function mockCluster(topics: readonly TopicSpec[]): Promise<KafkaTestClust
     if (waiter) waiter(line);
     else early.push(line);
   });
-  const nextLine = (timeoutMs = 10_000) =>
+  const nextLine = (timeoutMs = 120_000) =>
     new Promise<string>((resolve, reject) => {
       const queued = early.shift();
       if (queued !== undefined) return resolve(queued);

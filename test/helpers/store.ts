@@ -34,12 +34,19 @@ export async function countRows(
   return rows[0]!.n;
 }
 
-/** Polls `check` until it returns a truthy value or the timeout passes. */
+/**
+ * A deadline is a last guard against a hang, never a measurement: on a busy machine (CI checks with a busy loop
+ * holding a core) a process start or a payer round trip can take many times longer than on a quiet one, so no
+ * wait gives up before this.
+ */
+export const MIN_WAIT_DEADLINE_MS = 240_000;
+
+/** Polls `check` until it returns a truthy value or the deadline (at least MIN_WAIT_DEADLINE_MS) passes. */
 export async function waitFor<T>(
   check: () => Promise<T> | T,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const deadline = Date.now() + Math.max(options.timeoutMs ?? 0, MIN_WAIT_DEADLINE_MS);
   let last: unknown;
   for (;;) {
     try {

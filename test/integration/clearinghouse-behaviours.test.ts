@@ -12,7 +12,7 @@ import { type Harness, openHarness } from './clearinghouse-harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await openHarness({ slowMs: 5000 });
+  h = await openHarness({ slowMs: 60_000 });
 });
 afterAll(async () => {
   await h?.close();
@@ -62,7 +62,12 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
     expect(await h.liveSubmissions(ctx.traceNumber)).toBe(1);
     const rows = await h.store.forCase(ctx.caseId);
     expect(rows.map((r) => [r.purpose, r.attempt, r.status])).toEqual([['submit', 1, 'answered']]);
-    expect(rows[0]!.request).toContain(`TRN*1*${ctx.traceNumber}*9PAGATEWAY~`);
+    // Stored sealed; the audited read opens it.
+    expect(rows[0]!.request).toMatch(/^pgv1:/);
+    expect(rows[0]!.request).not.toContain(ctx.traceNumber);
+    const opened = await h.store.openPayloads(rows[0]!.id, { reader: 'system:test' });
+    expect(opened?.request).toContain(`TRN*1*${ctx.traceNumber}*9PAGATEWAY~`);
+    expect(opened?.response).toContain('HCR*A1');
     expect(rows[0]!.interchangeControlNumber).toMatch(/^\d{9}$/);
   });
 
@@ -98,9 +103,11 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
     });
     // The inquiries carried the payer's reference, and the review was submitted once.
     const rows = await h.store.forCase(ctx.caseId);
-    expect(
-      rows.filter((r) => r.purpose === 'inquire').every((r) => r.request?.includes('REF*NT*SIMREF')),
-    ).toBe(true);
+    const inquiries = rows.filter((r) => r.purpose === 'inquire');
+    for (const row of inquiries)
+      expect((await h.store.openPayloads(row.id, { reader: 'system:test' }))?.request).toContain(
+        'REF*NT*SIMREF',
+      );
     expect(await h.liveSubmissions(ctx.traceNumber)).toBe(1);
     // A later submit() (a crash-recovering workflow) gets the latest word, not a second submission.
     expect(decisionOf(await connector.submit(request, ctx)).outcome).toBe('approved');
@@ -228,7 +235,9 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
     const cancelled = await connector.cancel(h.request('W201'), ctx);
     expect(decisionOf(cancelled)).toMatchObject({ outcome: 'cancelled', reviewActionCode: 'C' });
     const cancelRow = (await h.store.forCase(ctx.caseId)).find((r) => r.purpose === 'cancel');
-    expect(cancelRow?.request).toContain(`UM*HS*3*1~REF*BB*${approved.certificationNumber}~`);
+    expect((await h.store.openPayloads(cancelRow!.id, { reader: 'system:test' }))?.request).toContain(
+      `UM*HS*3*1~REF*BB*${approved.certificationNumber}~`,
+    );
   });
 
   it('batch processing mode: the receipt pends the case; the follow-up inquiry gets the decision', async () => {

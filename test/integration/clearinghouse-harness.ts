@@ -3,7 +3,6 @@
  * the example payer pointed at it with test-sized timeouts and backoff.
  */
 import { randomUUID } from 'node:crypto';
-import type { PayerCallContext } from '../../connectors/payer-connector.ts';
 import { loadPayerDirectory } from '../../connectors/payer-directory.ts';
 import {
   createX12Connector,
@@ -15,9 +14,11 @@ import { createX12Store, type X12Store } from '../../connectors/x12/store.ts';
 import type { AuthorizationRequest } from '../../src/canonical/types.generated.ts';
 import { type Clock, systemClock } from '../../src/clock.ts';
 import type { Database } from '../../src/store/index.ts';
+import type { PayerCallContext } from '../../src/workflow/ports/payer-connector.ts';
 import type { PayerFile, X12Channel } from '../../src/workflow/rules/types.generated.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import { sampleRequest } from '../helpers/fixtures.ts';
+import { testVault } from '../helpers/vault.ts';
 import { type SimProcess, startClearinghouseSim } from '../sim/clearinghouse/process.ts';
 
 export const sender = { qualifier: 'ZZ', id: 'PAGATEWAY', traceOriginator: '9PAGATEWAY' } as const;
@@ -37,24 +38,31 @@ export interface Harness {
 }
 
 export const testChannel: Partial<X12Channel> = {
-  timeoutMs: 1500,
+  // Generous: on a busy machine the simulator can take seconds to answer, and a timeout here would turn a plain
+  // approval into the reconcile path. The slow-payer test holds its answer far longer (slowMs) to time out.
+  timeoutMs: 20_000,
   retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 20 },
   circuitBreaker: { failureThreshold: 4, cooldownMs: 60_000 },
   followUp: { inquiryIntervalMinutes: 1, maxInquiries: 5 },
 };
 
-export async function openHarness(options: { slowMs?: number; clock?: Clock } = {}): Promise<Harness> {
+export async function openHarness(
+  options: { slowMs?: number; clock?: Clock; login?: { username: string; password: string } } = {},
+): Promise<Harness> {
   const db = await openTestDatabase();
   let sim: SimProcess;
   try {
-    sim = await startClearinghouseSim({ slowMs: options.slowMs ?? 5000 });
+    sim = await startClearinghouseSim({
+      slowMs: options.slowMs ?? 5000,
+      ...(options.login ? { login: options.login } : {}),
+    });
   } catch (error) {
     await db.close();
     throw error;
   }
   const directory = loadPayerDirectory(undefined, { clearinghouseEndpoints: { 'pagw-sim': sim.endpoint } });
   const payer = directory.byId('example-health-plan')!;
-  const store = createX12Store(db.pool);
+  const store = createX12Store(db.pool, { phi: testVault(db).phi });
   const withChannel = (p: PayerFile, overrides: Partial<X12Channel>): PayerFile => ({
     ...p,
     channels: p.channels.map((c) => (c.type === 'x12' ? { ...c, ...testChannel, ...overrides } : c)),

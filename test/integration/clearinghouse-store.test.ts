@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createX12Store, type X12Store } from '../../connectors/x12/store.ts';
 import type { Database } from '../../src/store/index.ts';
 import { openTestDatabase } from '../helpers/database.ts';
+import { testVault } from '../helpers/vault.ts';
 
 let db: Database;
 let store: X12Store;
@@ -14,7 +15,7 @@ const at = new Date('2026-01-15T09:30:00Z');
 
 beforeAll(async () => {
   db = await openTestDatabase({ poolSize: 8 });
-  store = createX12Store(db.pool);
+  store = createX12Store(db.pool, { phi: testVault(db).phi });
 });
 afterAll(async () => {
   await db?.close();
@@ -77,12 +78,29 @@ describe('payer submissions log', () => {
       at,
     });
     const latest = await store.latest(caseId, 'submit');
-    expect(latest).toMatchObject({
-      id: a2.id,
-      status: 'answered',
+    expect(latest).toMatchObject({ id: a2.id, status: 'answered', outcome: { kind: 'decided' } });
+    // Payloads are sealed at rest, bound to their row: opened only through the audited read.
+    expect(latest?.response).toMatch(/^pgv1:/);
+    expect(await store.openPayloads(a2.id, { reader: 'system:test' })).toEqual({
+      request: 'ISA*…',
       response: 'ISA*resp',
-      outcome: { kind: 'decided' },
     });
+    const audited = await db.pool.query(
+      `SELECT details FROM audit_log WHERE action = 'phi.read' AND details->>'ref' = $1 ORDER BY seq`,
+      [String(a2.id)],
+    );
+    expect(audited.rows.map((r) => r.details.what)).toEqual([
+      'payer_submissions.request',
+      'payer_submissions.response',
+    ]);
+    // A sealed payload moved to another row does not open.
+    await db.pool.query('UPDATE payer_submissions SET response = $2 WHERE id = $1', [
+      a1.id,
+      latest?.response,
+    ]);
+    expect((await store.openPayloads(a1.id, { reader: 'system:test' }).catch((e) => e)).code).toBe(
+      'PAGW_VAULT_TAMPERED',
+    );
     expect((await store.byTrace('x12', a1.traceNumber)).map((r) => r.id)).toEqual([a1.id, a2.id, i1.id]);
   });
 

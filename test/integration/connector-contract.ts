@@ -1,6 +1,8 @@
 /**
- * The contract every PayerConnector keeps (connectors/payer-connector.ts), as one suite each channel runs
- * against its own simulated payer: connectors/x12 in clearinghouse-contract.test.ts; pas and portal later.
+ * The contract every PayerConnector keeps (src/workflow/ports/payer-connector.ts), as one suite each channel runs
+ * against its own simulated payer: connectors/x12 in clearinghouse-contract.test.ts, connectors/portal in
+ * portal-contract.test.ts (real Chromium), connectors/pas in pas-contract.test.ts. A channel declares what it
+ * cannot do (capabilities).
  *
  *   connectorContract('x12', async () => harness)
  *
@@ -8,19 +10,30 @@
  * way to count what the payer side actually took in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthorizationRequest } from '../../src/canonical/types.generated.ts';
+import { checkAuthorizationDecision } from '../../src/canonical/validate.ts';
+import { isGatewayError } from '../../src/errors/index.ts';
 import type {
   PayerCallContext,
   PayerConnector,
   SubmissionOutcome,
-} from '../../connectors/payer-connector.ts';
-import type { AuthorizationRequest } from '../../src/canonical/types.generated.ts';
-import { checkAuthorizationDecision } from '../../src/canonical/validate.ts';
-import { isGatewayError } from '../../src/errors/index.ts';
+} from '../../src/workflow/ports/payer-connector.ts';
 
 export type ContractScenario = 'approve' | 'deny' | 'pend' | 'unreachable' | 'aaa';
 
+/** What a channel can do; the contract checks the rest is refused cleanly. All true when absent (X12). */
+export interface ContractCapabilities {
+  /** Answers eligibility inquiries. */
+  readonly eligibility?: boolean;
+  /** Withdraws a submission. */
+  readonly cancel?: boolean;
+  /** Can decide in the answer to the submission itself (X12 278); false: a submission pends, inquire() decides. */
+  readonly decidesOnSubmit?: boolean;
+}
+
 export interface ContractHarness {
   readonly connector: PayerConnector;
+  readonly capabilities?: ContractCapabilities;
   /** A fresh case: new case id and trace number. */
   context(scenario?: ContractScenario): PayerCallContext;
   /** A request the payer answers with the scenario's behaviour. */
@@ -47,9 +60,20 @@ export function connectorContract(name: string, factory: () => Promise<ContractH
       await h?.close();
     });
 
+    const can = (what: keyof ContractCapabilities) => h.capabilities?.[what] ?? true;
+
+    /** The payer's answer: submit, and where the channel pends first, one inquiry. */
+    async function decide(scenario: ContractScenario, ctx: PayerCallContext): Promise<SubmissionOutcome> {
+      const submitted = await h.connector.submit(h.request(scenario), ctx);
+      expectValidDecision(submitted, h.connector.channel);
+      if (can('decidesOnSubmit')) return submitted;
+      expect(submitted.kind).toBe('pended');
+      return h.connector.inquire(h.request(scenario), { ...ctx, attempt: 2 });
+    }
+
     it('submit: an approval comes back decided, with a decision that satisfies the canonical schema', async () => {
       const ctx = h.context('approve');
-      const outcome = await h.connector.submit(h.request('approve'), ctx);
+      const outcome = await decide('approve', ctx);
       expect(outcome.kind).toBe('decided');
       expectValidDecision(outcome, h.connector.channel);
       if (outcome.kind === 'decided') expect(outcome.decision.outcome).toBe('approved');
@@ -57,7 +81,7 @@ export function connectorContract(name: string, factory: () => Promise<ContractH
     });
 
     it('submit: a denial comes back decided as denied', async () => {
-      const outcome = await h.connector.submit(h.request('deny'), h.context('deny'));
+      const outcome = await decide('deny', h.context('deny'));
       expect(outcome.kind === 'decided' && outcome.decision.outcome).toBe('denied');
       expectValidDecision(outcome, h.connector.channel);
     });
@@ -88,7 +112,7 @@ export function connectorContract(name: string, factory: () => Promise<ContractH
       await h.connector.submit(h.request('approve'), ctx);
       const found = await h.connector.reconcile(h.request('approve'), ctx);
       expect(found.live).toBe(true);
-      expect(found.outcome?.kind).toBe('decided');
+      expect(found.outcome?.kind).toBe(can('decidesOnSubmit') ? 'decided' : 'pended');
     });
 
     it('a payer refusal is a rejected outcome, not an exception', async () => {
@@ -109,14 +133,26 @@ export function connectorContract(name: string, factory: () => Promise<ContractH
       expect(await h.liveSubmissions(ctx.traceNumber)).toBeLessThanOrEqual(1);
     });
 
-    it('eligibility: an active member reads as active', async () => {
+    it('eligibility: an active member reads as active (or the channel refuses the question, not retriable)', async () => {
+      if (!can('eligibility')) {
+        const error = await h.connector
+          .checkEligibility(h.request('approve'), h.context('approve'))
+          .catch((e) => e);
+        expect(isGatewayError(error) && !error.retriable).toBe(true);
+        return;
+      }
       const result = await h.connector.checkEligibility(h.request('approve'), h.context('approve'));
       expect(result.status).toBe('active');
     });
 
-    it('cancel: a decided request can be withdrawn', async () => {
+    it('cancel: a decided request can be withdrawn (or the channel refuses, not retriable)', async () => {
       const ctx = h.context('approve');
       await h.connector.submit(h.request('approve'), ctx);
+      if (!can('cancel')) {
+        const error = await h.connector.cancel(h.request('approve'), ctx).catch((e) => e);
+        expect(isGatewayError(error) && !error.retriable).toBe(true);
+        return;
+      }
       const cancelled = await h.connector.cancel(h.request('approve'), ctx);
       expect(cancelled.kind === 'decided' && cancelled.decision.outcome).toBe('cancelled');
     });

@@ -7,10 +7,10 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from '../../src/bus/port.ts';
+import { createSmtpNotifier } from '../../src/outbound/email/smtp-notifier.ts';
 import {
   caseEmailJob,
   createEmailDeliveryHandler,
-  createSmtpNotifier,
   type EmailJob,
   type Notifier,
   NotifyError,

@@ -17,6 +17,7 @@ import { type Database, getCase, listCaseEvents } from '../../src/store/index.ts
 import { readFixture } from '../conformance/mapping-cases.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { countRows } from '../helpers/store.ts';
+import { openedInboundMessages, testVault } from '../helpers/vault.ts';
 
 let db: Database;
 let deps: InboundDeps;
@@ -25,7 +26,13 @@ let tenantSeq = 0;
 
 beforeAll(async () => {
   db = await openTestDatabase({ poolSize: 6 });
-  deps = { db, clock, logger: createLogger({ level: 'silent' }), deadLetterTopic: 'pa.deadletter.v1' };
+  deps = {
+    db,
+    clock,
+    logger: createLogger({ level: 'silent' }),
+    deadLetterTopic: 'pa.deadletter.v1',
+    phi: testVault(db).phi,
+  };
 });
 afterAll(async () => {
   await db?.close();
@@ -67,12 +74,6 @@ describe(`inbound accept (${testDatabaseKind()})`, () => {
     ]);
     const timers = await db.pool.query('SELECT kind, due_at FROM timers WHERE case_id = $1', [record!.id]);
     expect(timers.rows).toEqual([{ kind: workflowAdvanceTimer, due_at: clock.now() }]);
-    const stored = await db.pool.query(
-      'SELECT format, raw, outcome, case_ids FROM inbound_messages WHERE tenant_id = $1',
-      [t],
-    );
-    expect(stored.rows[0]).toMatchObject({ format: 'hl7v2', outcome: 'accepted', case_ids: result.caseIds });
-    expect(Buffer.compare(stored.rows[0].raw, readFixture('hl7v2/fhirconverter_ORM-O01-02.hl7'))).toBe(0);
     const audit = await db.pool.query(
       'SELECT action, actor, on_behalf_of FROM audit_log WHERE tenant_id = $1 ORDER BY seq',
       [t],
@@ -82,6 +83,10 @@ describe(`inbound accept (${testDatabaseKind()})`, () => {
       actor: 'http:test-ehr',
       on_behalf_of: 'sender:ORDApp@GHHSFacility',
     });
+    // The original bytes, opened through the audited path (that read is itself audited: phi.read).
+    const [stored] = await openedInboundMessages(db, t);
+    expect(stored).toMatchObject({ format: 'hl7v2', outcome: 'accepted', caseIds: result.caseIds });
+    expect(Buffer.compare(stored!.raw, readFixture('hl7v2/fhirconverter_ORM-O01-02.hl7'))).toBe(0);
   });
 
   it('one ORC with two OBRs makes two cases', async () => {

@@ -15,6 +15,7 @@ import { readFixture } from '../conformance/mapping-cases.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { readJson } from '../helpers/http.ts';
 import { countRows } from '../helpers/store.ts';
+import { openedInboundMessages, testVault } from '../helpers/vault.ts';
 
 describe(`HTTP order intake on ${testDatabaseKind()}`, () => {
   let db: Database;
@@ -32,7 +33,10 @@ describe(`HTTP order intake on ${testDatabaseKind()}`, () => {
       clock,
       logger,
       routers: [
-        inboundOrdersRouter({ db, clock, logger, deadLetterTopic: 'pa.deadletter.v1' }, { limit: '64kb' }),
+        inboundOrdersRouter(
+          { db, clock, logger, deadLetterTopic: 'pa.deadletter.v1', phi: testVault(db).phi },
+          { limit: '64kb' },
+        ),
       ],
     });
     server = await new Promise<Server>((resolve) => {
@@ -168,12 +172,11 @@ describe(`HTTP order intake on ${testDatabaseKind()}`, () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect((await readJson(res)).resourceType).toBe('OperationOutcome');
-    const stored = await db.pool.query<{ raw: Buffer; outcome: string }>(
-      `SELECT raw, outcome FROM inbound_messages WHERE tenant_id = 'clinic-h' AND raw = $1`,
-      [Buffer.from(broken)],
+    const stored = (await openedInboundMessages(db, 'clinic-h')).filter(
+      (m) => Buffer.compare(m.raw, Buffer.from(broken)) === 0,
     );
-    expect(stored.rows).toHaveLength(1);
-    expect(stored.rows[0]!.outcome).not.toBe('accepted');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.outcome).not.toBe('accepted');
     expect(
       await countRows(db.pool, 'outbox', `topic = 'pa.deadletter.v1' AND value = $1`, [Buffer.from(broken)]),
     ).toBe(1);

@@ -21,6 +21,7 @@ import type { Database } from '../../src/store/index.ts';
 import { readFixture } from '../conformance/mapping-cases.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { countRows, waitFor } from '../helpers/store.ts';
+import { testVault } from '../helpers/vault.ts';
 
 const tenant = 'mllp-clinic';
 let db: Database;
@@ -33,6 +34,7 @@ beforeAll(async () => {
     clock: systemClock,
     logger: createLogger({ level: 'silent' }),
     deadLetterTopic: 'pa.deadletter.v1',
+    phi: testVault(db).phi,
   };
   server = await startMllpServer({
     host: '127.0.0.1',
@@ -221,13 +223,20 @@ describe(`MLLP listener (${testDatabaseKind()})`, () => {
     client.close();
   });
 
-  it('answers AR to a frame over the size limit and keeps serving the connection', async () => {
+  it('answers AE PAGW_INBOUND_TOO_LARGE (ERR-3 104) to a frame over the size limit, naming its MSH-10, and keeps serving the connection', async () => {
     const client = await Client.connect();
-    client.write(frame(Buffer.alloc(70 * 1024, 'A')));
+    const huge = Buffer.concat([
+      Buffer.from('MSH|^~\\&|BIG|FAC|PAGW|PAGW|20260101000000||ORM^O01|HUGE-1|P|2.5.1\rNTE|1||'),
+      Buffer.alloc(70 * 1024, 'A'),
+    ]);
+    client.write(frame(huge));
     client.write(frame(readFixture('hl7v2/synthetic_ORM-O01_epic-profile.hl7')));
     const [oversize, next] = await client.nextAcks(2);
-    expect(msa(oversize!).code).toBe('AR');
-    expect(errs(oversize!)[0]!.text).toContain('exceeds 65536 bytes');
+    expect(msa(oversize!)).toEqual({ code: 'AE', controlId: 'HUGE-1' });
+    const [err] = oversize!.segments.filter((s) => s.segmentType === 'ERR');
+    expect(String(err!.field(3).getValue(1))).toBe('104');
+    expect(err!.field(5).getValue(1)).toBe('PAGW_INBOUND_TOO_LARGE');
+    expect(errs(oversize!)[0]!.text).toContain('limit of 65536 bytes');
     expect(msa(next!).code).toBe('AA');
     client.close();
   });

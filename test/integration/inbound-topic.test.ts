@@ -20,6 +20,7 @@ import { readFixture } from '../conformance/mapping-cases.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { uniqueName } from '../helpers/kafka.ts';
 import { countRows, waitFor } from '../helpers/store.ts';
+import { testVault } from '../helpers/vault.ts';
 
 const logger = createLogger({ level: 'silent' });
 let db: Database;
@@ -37,7 +38,7 @@ beforeAll(async () => {
     topics: [{ name: topics.ordersHl7v2 }, { name: topics.ordersFhir }],
     pollIntervalMs: 50,
   });
-  deps = { db, clock: systemClock, logger, deadLetterTopic: deadLetter };
+  deps = { db, clock: systemClock, logger, deadLetterTopic: deadLetter, phi: testVault(db).phi };
 });
 afterAll(async () => {
   await bus?.close();

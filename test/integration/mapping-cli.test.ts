@@ -69,13 +69,20 @@ describe('pagw map', () => {
     writeFileSync(junk, Buffer.from([0xff, 0xfe, 0, 1, 2, 0x0b, 0x1c, 0x0d, 0x4d, 0x53, 0x48]));
     const empty = path.join(scratch, 'empty.hl7');
     writeFileSync(empty, '');
+    const notJson = path.join(scratch, 'not-json.json');
+    writeFileSync(notJson, '{"resourceType": "Bundle", ');
     const cases: Array<[string[], RegExp]> = [
       [['map', junk], /error PAGW_MAP_UNREADABLE/],
       [['map', empty], /error PAGW_MAP_UNREADABLE/],
       [['map', scratch], /not a regular file/],
       [['map', path.join(scratch, 'missing.hl7')], /cannot read: ENOENT/],
       [['map', '/dev/zero'], /not a regular file/],
-      [['map', junk, '--format', 'fhir'], /error PAGW_MAP_UNREADABLE \$: not valid JSON/],
+      // A NUL is refused before JSON parsing, with its position (no FHIR string may carry one).
+      [
+        ['map', junk, '--format', 'fhir'],
+        /error PAGW_MAP_FORBIDDEN_CHARACTER \$: a NUL character \(U\+0000\) at byte offset 2/,
+      ],
+      [['map', notJson, '--format', 'fhir'], /error PAGW_MAP_UNREADABLE \$: not valid JSON/],
       [
         ['map', fixture('hl7v2/fhirconverter_ORM-O01-02.hl7'), '--sender', 'no-such-profile'],
         /No sender profile/,

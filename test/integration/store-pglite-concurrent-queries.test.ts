@@ -58,5 +58,5 @@ describe(`concurrent queries and transactions on ${testDatabaseKind()}`, () => {
     expect(wrong).toBe(0);
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM concurrency_probe');
     expect(rows[0]!.n).toBe(200);
-  }, 60_000);
+  }, 600_000);
 });

@@ -2,8 +2,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cancelTimers,
+  claimDueTimers,
   type Database,
   fireDueTimers,
+  releaseAllLeases,
+  renewLeases,
+  retryTimerAt,
   scheduleTimer,
   withTransaction,
 } from '../../src/store/index.ts';
@@ -86,5 +90,56 @@ describe(`timers on ${testDatabaseKind()}`, () => {
     expect(row.rows[0].attempts).toBe(1);
     expect(row.rows[0].fired_at).toBeNull();
     expect(new Date(row.rows[0].due_at).getTime()).toBeGreaterThan(later.getTime());
+  });
+
+  it('step leases: claimed per lane oldest first, renewed only by their holder, released by a retry or a restart', async () => {
+    const kind = `lease-${Date.now()}`;
+    const at = (minute: number) => new Date(Date.UTC(2026, 2, 1, 9, minute));
+    const payerOld = await scheduleTimer(
+      db.pool,
+      { tenant: 'clinic-a', kind, dueAt: at(1), lane: 'payer' },
+      t0,
+    );
+    const local = await scheduleTimer(db.pool, { tenant: 'clinic-a', kind, dueAt: at(0), lane: 'local' }, t0);
+    const payerNew = await scheduleTimer(
+      db.pool,
+      { tenant: 'clinic-a', kind, dueAt: at(2), lane: 'payer' },
+      t0,
+    );
+    const claim = (lane: 'payer' | 'local', workerId: string, limit = 10) =>
+      claimDueTimers(db.pool, { now: later, workerId, leaseMs: 15_000, limit, kinds: [kind], lane });
+
+    // Oldest first within the lane; the local lane's timer is not the payer lane's.
+    expect((await claim('payer', 'w1', 1)).map((t) => t.id)).toEqual([payerOld]);
+    expect((await claim('payer', 'w2')).map((t) => t.id)).toEqual([payerNew]);
+    expect((await claim('local', 'w1')).map((t) => t.id)).toEqual([local]);
+    expect(await claim('payer', 'w3')).toEqual([]); // all leased
+
+    // Only the holder renews; a renewal pushes the due time one lease past `now`.
+    const renewAt = new Date(later.getTime() + 10_000);
+    expect(
+      await renewLeases(db.pool, {
+        ids: [payerOld, payerNew],
+        now: renewAt,
+        leaseMs: 15_000,
+        workerId: 'w1',
+      }),
+    ).toEqual([payerOld]);
+    const due = async (id: number) =>
+      (await db.pool.query('SELECT due_at, fired_by FROM timers WHERE id = $1', [id])).rows[0];
+    expect((await due(payerOld)).due_at).toEqual(new Date(renewAt.getTime() + 15_000));
+
+    // A retry gives the lease up: the holder's next renewal no longer touches it.
+    await retryTimerAt(db.pool, payerOld, new Date(later.getTime() + 2000), 'Error');
+    expect(
+      await renewLeases(db.pool, { ids: [payerOld], now: renewAt, leaseMs: 15_000, workerId: 'w1' }),
+    ).toEqual([]);
+    expect(await due(payerOld)).toEqual({ due_at: new Date(later.getTime() + 2000), fired_by: null });
+
+    // A process that knows it is alone makes the leased steps due at once; the retry keeps its time.
+    expect(await releaseAllLeases(db.pool, later)).toBeGreaterThanOrEqual(2);
+    expect((await due(payerNew)).due_at).toEqual(later);
+    expect((await due(local)).due_at).toEqual(later);
+    expect((await due(payerOld)).due_at).toEqual(new Date(later.getTime() + 2000));
   });
 });

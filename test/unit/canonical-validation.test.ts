@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assertAuthorizationRequest, checkAuthorizationRequest } from '../../src/canonical/index.ts';
+import {
+  type AuthorizationRequest,
+  assertAuthorizationRequest,
+  checkAuthorizationRequest,
+} from '../../src/canonical/index.ts';
 import { ValidationError } from '../../src/errors/index.ts';
 import { readJsonFixture } from '../helpers/fixtures.ts';
 
@@ -8,6 +12,29 @@ describe('canonical AuthorizationRequest validation', () => {
     expect(
       checkAuthorizationRequest(readJsonFixture('canonical', 'authorization-request.valid.json')),
     ).toMatchObject({ ok: true });
+  });
+
+  it('accepts a pharmacy-benefit request: BIN/PCN/group/cardholder, NDC with prescription, drafted checklist', () => {
+    expect(
+      checkAuthorizationRequest(readJsonFixture('canonical', 'pharmacy-request.valid.json')),
+    ).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('names the path of a bad BIN, days supply and checklist status', () => {
+    const request = readJsonFixture<AuthorizationRequest>('canonical', 'pharmacy-request.valid.json');
+    request.coverage.pharmacyBenefit!.bin = '61001';
+    request.serviceLines[0]!.prescription!.daysSupply = 0;
+    request.clinicalCriteria!.items[0]!.status = 'probably' as 'met';
+    const result = checkAuthorizationRequest(request);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.location).sort()).toEqual([
+      '$.clinicalCriteria.items[0].status',
+      '$.coverage.pharmacyBenefit.bin',
+      '$.serviceLines[0].prescription.daysSupply',
+    ]);
   });
 
   it('reports every problem with its JSON path and reason', () => {

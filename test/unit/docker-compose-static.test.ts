@@ -23,13 +23,22 @@ const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'
 
 describe('docker-compose.yml', () => {
   it('runs PostgreSQL, single-node KRaft Kafka and the gateway', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'kafka', 'postgres']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'clearinghouse-sim',
+      'gateway',
+      'kafka',
+      'postgres',
+    ]);
     expect(compose.services.postgres!.image).toMatch(/^postgres:\d+/);
     const kafka = compose.services.kafka!.environment!;
     expect(kafka.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(kafka.KAFKA_CONTROLLER_QUORUM_VOTERS).toMatch(/^1@kafka:\d+$/);
     expect(compose.services.gateway!.build).toBe('.');
-    expect(Object.keys(compose.services.gateway!.depends_on!).sort()).toEqual(['kafka', 'postgres']);
+    expect(Object.keys(compose.services.gateway!.depends_on!).sort()).toEqual([
+      'clearinghouse-sim',
+      'kafka',
+      'postgres',
+    ]);
   });
 
   it('configures the gateway through env vars the config loader accepts and points them at the services', () => {
@@ -48,7 +57,13 @@ describe('docker-compose.yml', () => {
   it('builds from a Dockerfile that starts `pagw start` with production dependencies only', () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "bin\/pagw\.js"\]/);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=8", "bin\/pagw\.js"\]/);
+    // The same memory settings as `npm start` (bench/memory.ts).
+    expect(dockerfile).toMatch(/ENV MALLOC_MMAP_THRESHOLD_=65536/);
+    const start = (
+      JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
+    ).scripts.start;
+    expect(start).toBe('MALLOC_MMAP_THRESHOLD_=65536 node --max-semi-space-size=8 bin/pagw.js start');
     expect(dockerfile).toMatch(/CMD \["start"\]/);
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;

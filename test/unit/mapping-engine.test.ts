@@ -176,3 +176,24 @@ describe('mappings as data', () => {
     ]);
   });
 });
+
+describe('FHIR Bundle.type that is not a code (fuzz finding)', () => {
+  it.each([
+    ['an object with an own toString', { toString: -3.5e-323, ca: true }],
+    ['an array', ['collection']],
+    ['null', null],
+  ])('%s: refused naming Bundle.type, no TypeError', (_, type) => {
+    const outcome = mapOrder({
+      tenant: 'clinic-a',
+      sender: 'ehr',
+      format: 'fhir',
+      raw: JSON.stringify({ resourceType: 'Bundle', type, entry: [] }),
+    });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) {
+      expect(outcome.error.problems).toContainEqual(
+        expect.objectContaining({ code: 'PAGW_MAP_UNSUPPORTED_MESSAGE', location: 'Bundle.type' }),
+      );
+    }
+  });
+});

@@ -104,6 +104,44 @@ describe('HL7 v2 framing warts', () => {
     ]);
   });
 
+  it.each(['\\M\\', '\\M41\\', '\\M004100\\'])(
+    'refuses a multi-byte escape %s without whole two-byte characters at its field (fuzz finding: RangeError)',
+    (sequence) => {
+      const outcome = refused(
+        mapOrder({
+          ...base,
+          raw: message([msh(), pid, in1, orc, obr(`73610^X-ray${sequence}ankle^C4`)]),
+          format: 'hl7v2',
+        }),
+      );
+      expect(outcome.error.problems).toContainEqual(
+        expect.objectContaining({ code: 'PAGW_MAP_UNDECODABLE', location: 'OBR-4' }),
+      );
+    },
+  );
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    "reads a coding system named %s as the sender's own (fuzz finding: it found an Object.prototype function)",
+    (name) => {
+      const outcome = mapped(
+        mapOrder({
+          ...base,
+          raw: message([msh(), pid, in1, orc, obr(`73610^X-ray ankle^${name}`)]),
+          format: 'hl7v2',
+        }),
+      );
+      expect(outcome.requests[0]!.serviceLines[0]!.code).toMatchObject({
+        code: '73610',
+        system: localCodeSystem('APP@FAC', name),
+      });
+    },
+  );
+
+  it('reads a well-formed multi-byte escape (\\M0041\\ is "A")', () => {
+    const doc = readHl7(message([msh(), 'NTE|1||x\\M0041\\y']));
+    expect(doc.field(doc.segments[1]!, 3)).toEqual([[['xAy']]]);
+  });
+
   it('decodes bytes by MSH-18 (8859/1) and as UTF-8 when MSH-18 is empty', () => {
     const latin1 = Buffer.concat([
       Buffer.from(`${msh('ORM^O01|C-1|P|2.5.1||||||8859/1')}\rPID|1||M^^^A^MR||M`),

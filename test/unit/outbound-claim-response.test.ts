@@ -66,9 +66,9 @@ describe('buildClaimResponse', () => {
     });
   });
 
-  it('pended with a documentation request: outcome queued, A4, administrationReferenceNumber on the item', () => {
+  it('pended with a documentation request: outcome complete (PAS), A4, administrationReferenceNumber on the item', () => {
     const cr = build('pended-docs-request');
-    expect(cr.outcome).toBe('queued');
+    expect(cr.outcome).toBe('complete');
     expect(reviewActions(cr)).toEqual([{ code: 'A4', number: undefined }]);
     expect(cr.item?.[0]?.extension).toContainEqual({
       url: `${PAS}/extension-administrationReferenceNumber`,
@@ -118,6 +118,7 @@ describe('buildClaimResponse', () => {
     const hl7 = build('approved');
     expect(hl7.id).toBe(scenario('approved').caseRecord.id);
     expect(hl7.identifier?.map((i) => [i.system, i.value])).toEqual([
+      ['urn:pagw:clinic-a:trace', scenario('approved').caseRecord.id.replace(/-/g, '').toUpperCase()],
       ['urn:pagw:clinic-a:case', scenario('approved').caseRecord.id],
       ['urn:pagw:clinic-a:placer-order', 'ORD-5521'],
       ['urn:pagw:clinic-a:filler-order', 'PA-77'],

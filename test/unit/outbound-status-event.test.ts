@@ -124,9 +124,29 @@ describe('buildStatusEvent', () => {
     expect(build(withSla).slaDueAt).toBeNull();
   });
 
-  it('names the patient by MRN only and never carries free text, name, birth date or member id', () => {
-    const text = JSON.stringify(build(byName('denied')));
-    expect(text).toContain('MRN-100234');
+  it('carries no patient identifier, name, birth date, member id or free text by default (minimum necessary)', () => {
+    for (const s of all) {
+      const event = build(s);
+      expect(event.patient).toBeUndefined();
+      const text = JSON.stringify(event);
+      for (const phi of [
+        'MRN-100234',
+        'Testpatient',
+        'Alex',
+        '1980-04-12',
+        'W123456789',
+        'medically necessary',
+      ]) {
+        expect(text).not.toContain(phi);
+      }
+    }
+  });
+
+  it('names the patient by MRN only when the clinic opts in (tenant statusEvent.patientIdentifier)', () => {
+    const event = build(byName('denied'), { patientIdentifier: true });
+    expect(event.patient?.identifier).toMatchObject({ type: 'MR', value: 'MRN-100234' });
+    expect(subscriberValidate(event)).toBe(true);
+    const text = JSON.stringify(event);
     for (const phi of ['Testpatient', 'Alex', '1980-04-12', 'W123456789', 'medically necessary']) {
       expect(text).not.toContain(phi);
     }

@@ -61,6 +61,46 @@ describe('payer directory', () => {
     expect(directory.resolve(coverage).id).toBe(id);
   });
 
+  it.each([
+    [{ bin: '610014', pcn: 'ZZZGROUP' }, 'example-pbm'],
+    [{ bin: '610014', pcn: 'zzzgroup' }, 'example-pbm'],
+  ])('routes a pharmacy-benefit coverage by BIN/PCN %j to %s', (pharmacyBenefit, id) => {
+    // The payerId a pharmacy sends is the BIN itself: no alias names it, BIN/PCN alone routes it.
+    expect(directory.resolve({ payerId: pharmacyBenefit.bin, pharmacyBenefit }).id).toBe(id);
+  });
+
+  it('routes by the exact BIN + PCN before a BIN-only entry, and falls back to payerId', () => {
+    const pbm = (id: string, entries: { bin: string; pcn?: string }[]) =>
+      minimal({ id, identifiers: { aliases: [{ value: id.toUpperCase() }], pharmacyBenefit: entries } });
+    const two = createPayerDirectory([
+      { source: 'bin-only.json', document: pbm('bin-only', [{ bin: '123456' }]) },
+      { source: 'exact.json', document: pbm('exact', [{ bin: '123456', pcn: 'ABC' }]) },
+    ]);
+    expect(two.find({ payerId: 'x', pharmacyBenefit: { bin: '123456', pcn: 'ABC' } })?.id).toBe('exact');
+    expect(two.find({ payerId: 'x', pharmacyBenefit: { bin: '123456', pcn: 'OTHER' } })?.id).toBe('bin-only');
+    expect(two.find({ payerId: 'x', pharmacyBenefit: { bin: '123456' } })?.id).toBe('bin-only');
+    expect(two.find({ payerId: 'EXACT', pharmacyBenefit: { bin: '999999' } })?.id).toBe('exact');
+    expect(() => two.resolve({ payerId: 'x', pharmacyBenefit: { bin: '999999' } })).toThrowError(
+      expect.objectContaining({
+        code: 'PAGW_PAYER_UNKNOWN',
+        problems: expect.arrayContaining([
+          expect.objectContaining({ location: '$.coverage.pharmacyBenefit' }),
+        ]),
+      }),
+    );
+  });
+
+  it('refuses two payers claiming the same BIN/PCN', () => {
+    const claim = (id: string) =>
+      minimal({ id, identifiers: { pharmacyBenefit: [{ bin: '123456', pcn: 'ABC' }] } });
+    expect(() =>
+      createPayerDirectory([
+        { source: 'a-payer.json', document: claim('a-payer') },
+        { source: 'b-payer.json', document: claim('b-payer') },
+      ]),
+    ).toThrowError(/BIN 123456 PCN ABC is also claimed by a-payer/);
+  });
+
   it('does not match an alias written under another assigning authority', () => {
     expect(directory.find({ payerId: 'Org-12345', payerIdSystem: 'urn:oid:1.2.3' })).toBeUndefined();
   });

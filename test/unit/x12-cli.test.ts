@@ -112,13 +112,45 @@ describe('pagw x12 parse', () => {
 
   it.each([
     ['broken/not-x12.hl7', 'PAGW_X12_NOT_X12'],
-    ['broken/isa-truncated.x12', 'PAGW_X12_DELIMITERS'],
+    ['broken/isa-truncated.x12', 'PAGW_X12_TRUNCATED'],
     ['broken/837-unsupported.x12', 'PAGW_X12_UNSUPPORTED_TRANSACTION'],
   ])('fails %s with exit 1 and %s on stderr', async (file, errorCode) => {
     const { code, stdout, stderr } = await runCli(['x12', 'parse', fixturePath('x12', file)]);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain(errorCode);
+  });
+
+  it.each([
+    [
+      'handmade/278-resp-then-truncated-isa.x12',
+      /^error PAGW_X12_TRUNCATED ISA \(segment 30, line 30, column 1\): The input ends inside the ISA header of interchange 2/,
+    ],
+    [
+      'handmade/278-resp-then-bare-isa.x12',
+      /^error PAGW_X12_TRUNCATED ISA \(segment 30, line 30, column 1\): /,
+    ],
+    ['handmade/278-resp-bom-inside.x12', /^error PAGW_X12_ENCODING GS \(segment 2, line 2, column 1\): /],
+    [
+      'handmade/278-resp-utf16le-bom.x12',
+      /^error PAGW_X12_ENCODING ISA \(segment 1, line 1, column 1\): .*UTF-16LE/,
+    ],
+  ])('%s: "error CODE position: message", exit 1, no stack trace', async (file, firstLine) => {
+    const { code, stdout, stderr } = await runCli(['x12', 'parse', fixturePath('x12', file)]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(firstLine);
+    expect(stderr).not.toMatch(/TypeError|\n\s+at /);
+  });
+
+  it('reads a 278 behind a leading UTF-8 byte-order mark', async () => {
+    const { code, stdout } = await runCli([
+      'x12',
+      'parse',
+      fixturePath('x12', 'handmade', '278-resp-utf8-bom.x12'),
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).result.decision).toMatchObject({ certificationNumber: 'CERT7781' });
   });
 
   it('fails with exit 1 for something that is not a file', async () => {

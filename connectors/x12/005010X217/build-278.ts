@@ -35,12 +35,14 @@ const institutionalPlaces = new Set(['19', '21', '22', '23', '51', '61']);
 const inpatientPlaces = new Set(['21', '51', '61']);
 
 export interface Build278Options extends BuildOptions {
-  /** UM02: I initial (default), 3 cancel, S revised, 4 extension. */
-  readonly certificationType?: 'I' | '3' | 'S' | '4';
+  /** UM02: I initial (default), 3 cancel, S revised, 4 extension, 1 appeal (immediate), 2 appeal (standard). */
+  readonly certificationType?: 'I' | '3' | 'S' | '4' | '1' | '2';
   /** REF*BB: the payer's authorization number being cancelled, revised or extended. */
   readonly previousAuthorizationNumber?: string;
   /** REF*NT: the payer's administrative reference of a pended review. */
   readonly administrativeReference?: string;
+  /** PWK in 2000E: documentation sent electronically under an attachment control number (a 275 follows). */
+  readonly paperwork?: { readonly reportType: string; readonly controlNumber: string };
 }
 
 /** The HL levels 2000A-2000D and where the patient event hangs. Shared with the 278 inquiry (005010X215). */
@@ -119,6 +121,11 @@ export function build278Segments(request: AuthorizationRequest, options: Build27
   if (inpatient && span?.start) segments.push(['DTP', ['435', ...dateValue({ start: span.start })!]]);
   const diagnoses = diagnosisComposites(request);
   if (diagnoses.length) segments.push(['HI', diagnoses]);
+  if (options.paperwork)
+    segments.push([
+      'PWK',
+      [options.paperwork.reportType, 'EL', '', '', 'AC', x12Text(options.paperwork.controlNumber, 80)],
+    ]);
   if (
     request.servicingProvider &&
     (request.servicingProvider.name?.family || request.servicingProvider.organizationName)

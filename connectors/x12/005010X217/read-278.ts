@@ -20,7 +20,7 @@ import type {
   ReviewActionCode,
   ServiceLine,
 } from '../../../src/canonical/types.generated.ts';
-import { reviewActionCodes, x12CodeSystem } from '../code-lists.ts';
+import { codeTable, reportTypeCodes, reviewActionCodes, x12CodeSystem } from '../code-lists.ts';
 import type { X12Diagnostic } from '../diagnostics.ts';
 import type { Segment, TransactionSet, X12Document } from '../reader.ts';
 import {
@@ -112,7 +112,7 @@ export interface ReviewLevel {
   /** HSD01/HSD02 (VS visits, DY days, UN units …). */
   readonly quantity?: { qualifier: string; value: number };
   readonly procedure?: ReviewProcedure;
-  readonly paperwork: { reportType: string; transmission: string }[];
+  readonly paperwork: { reportType: string; transmission: string; controlNumber?: string }[];
   readonly messages: string[];
   readonly providers: ReviewParty[];
 }
@@ -136,22 +136,22 @@ export interface ServicesReview {
   readonly diagnostics: X12Diagnostic[];
 }
 
-const loops278: Record<string, string> = {
+const loops278: Record<string, string> = codeTable({
   '20': '2000A',
   '21': '2000B',
   '22': '2000C',
   '23': '2000D',
   EV: '2000E',
   SS: '2000F',
-};
-const entityLoops: Record<string, string> = {
+});
+const entityLoops: Record<string, string> = codeTable({
   '2000A': '2010A',
   '2000B': '2010B',
   '2000C': '2010C',
   '2000D': '2010D',
   '2000E': '2010EA',
   '2000F': '2010F',
-};
+});
 
 function toParty(entity: Entity): ReviewParty {
   return {
@@ -188,7 +188,7 @@ function numberOf(value: string): number | undefined {
   return value !== '' && /^\d*\.?\d+$/.test(value) ? Number(value) : undefined;
 }
 
-const periodByQualifier: Record<string, keyof ReviewLevel['periods']> = {
+const periodByQualifier: Record<string, keyof ReviewLevel['periods']> = codeTable({
   AAH: 'event',
   '435': 'admission',
   '096': 'discharge',
@@ -196,7 +196,12 @@ const periodByQualifier: Record<string, keyof ReviewLevel['periods']> = {
   '102': 'issue',
   '007': 'effective',
   '036': 'expiration',
-};
+});
+
+/** SV101-2 / SV202-2 / SV301-2: AN 1/48. */
+const procedureCodeMax = 48;
+/** PWK01 (X12 755) is two characters; the decision schema takes a code of up to 64. */
+const reportTypeMax = 64;
 
 function readProcedure(ctx: SetContext, segment: Segment, loop: string): ReviewProcedure | undefined {
   const tag = segment.tag as 'SV1' | 'SV2' | 'SV3';
@@ -218,7 +223,20 @@ function readProcedure(ctx: SetContext, segment: Segment, loop: string): ReviewP
   }
   const [qualifier = '', code = '', ...rest] = ctx.components(composite);
   const modifiers = rest.slice(0, 4).filter((m) => m !== '');
-  const system = procedureSystem(qualifier, code);
+  // The TR3 allows 1-48 characters (SV101-2 and peers); a longer or blank code is no code the canonical model
+  // can carry, so the line keeps no coding rather than a value that fails the decision schema.
+  const usable = code.trim() !== '' && code.length <= procedureCodeMax;
+  if (!usable && code !== '') {
+    ctx.add(
+      'warning',
+      'PROCEDURE_CODE_LENGTH',
+      `${tag} procedure code is blank or longer than ${procedureCodeMax} characters; read without a code system`,
+      segment,
+      compositeAt,
+      loop,
+    );
+  }
+  const system = usable ? procedureSystem(qualifier, code) : undefined;
   return {
     segment: tag,
     qualifier,
@@ -350,9 +368,30 @@ function readReviewLevel(ctx: SetContext, node: HlNode): ReviewLevel {
         if (procedure) level.procedure = procedure;
         break;
       }
-      case 'PWK':
-        level.paperwork.push({ reportType: el(segment, 1), transmission: el(segment, 2) });
+      case 'PWK': {
+        // PWK01 is a two-character report type code (X12 755); a blank or overlong one is no code the decision can
+        // carry: the request still makes the case wait for documents, but is listed without a kind (warned) rather
+        // than failing the decision schema (a fuzz finding).
+        const reportType = el(segment, 1);
+        const usableType = reportType.trim() !== '' && reportType.length <= reportTypeMax;
+        if (!usableType && reportType !== '') {
+          ctx.add(
+            'warning',
+            'PAPERWORK_REPORT_TYPE',
+            `PWK01 report type is blank or longer than ${reportTypeMax} characters; the document asked for is not named`,
+            segment,
+            1,
+            loop,
+          );
+        }
+        level.paperwork.push({
+          reportType: usableType ? reportType : '',
+          transmission: el(segment, 2),
+          // PWK05 AC: PWK06 is the attachment control number the documents are sent under (a 275's TRN02).
+          ...(el(segment, 5) === 'AC' && el(segment, 6) ? { controlNumber: el(segment, 6) } : {}),
+        });
         break;
+      }
       case 'MSG':
         if (el(segment, 1)) level.messages.push(el(segment, 1));
         break;
@@ -455,7 +494,7 @@ export function read278(doc: X12Document, set: TransactionSet): ServicesReview {
 
 // ─── Response → canonical AuthorizationDecision ──────────────────────────────────────────────────
 
-const outcomeOfAction: Record<string, Outcome> = {
+const outcomeOfAction: Record<string, Outcome> = codeTable({
   A1: 'approved',
   A2: 'modified',
   A3: 'denied',
@@ -464,7 +503,7 @@ const outcomeOfAction: Record<string, Outcome> = {
   C: 'cancelled',
   CT: 'pended',
   NA: 'approved',
-};
+});
 const knownActions = new Set<string>(Object.keys(outcomeOfAction));
 
 function combine(outcomes: readonly Outcome[]): Outcome {
@@ -576,7 +615,19 @@ export function toAuthorizationDecision(
   if (event?.quantity) {
     messages.push(`Event level (2000E HSD): ${event.quantity.value} ${event.quantity.qualifier}`);
   }
-  const paperwork = event?.paperwork.length || services.some((s) => s.paperwork.length);
+  const requested = [...(event?.paperwork ?? []), ...services.flatMap((s) => s.paperwork)];
+  const paperwork = requested.length > 0;
+  const documentsRequested = requested
+    .filter((p) => p.reportType)
+    .map((p) => ({
+      type: {
+        system: x12CodeSystem.reportType,
+        code: p.reportType,
+        ...(reportTypeCodes[p.reportType] ? { display: reportTypeCodes[p.reportType] } : {}),
+      },
+      ...(p.transmission ? { transmission: p.transmission } : {}),
+      ...(p.controlNumber ? { attachmentControlNumber: p.controlNumber } : {}),
+    }));
   const followUp: AuthorizationDecision['followUp'] =
     action === 'CT' ? 'contact_payer' : outcome === 'pended' && paperwork ? 'send_documentation' : 'none';
   const authorizedPeriod = event ? certifiedPeriod(event) : undefined;
@@ -597,6 +648,7 @@ export function toAuthorizationDecision(
     reasons,
     ...(messages.length ? { messages } : {}),
     followUp,
+    ...(outcome === 'pended' && documentsRequested.length ? { documentsRequested } : {}),
     decidedAt: decidedAt ?? '1970-01-01',
     ...(context.rawMessageRef ? { rawMessageRef: context.rawMessageRef } : {}),
   };

@@ -5,6 +5,7 @@
  * @see ASC X12N 005010X279A1, section 2.4 (270)
  */
 import type { Period } from '../../../src/canonical/types.generated.ts';
+import { codeTable } from '../code-lists.ts';
 import type { X12Diagnostic } from '../diagnostics.ts';
 import type { TransactionSet, X12Document } from '../reader.ts';
 import { buildHlTree, el, type HlNode, readEntity, SetContext, splitEntities } from '../transaction.ts';
@@ -26,7 +27,12 @@ export interface EligibilityInquiry {
   readonly diagnostics: X12Diagnostic[];
 }
 
-const loops270: Record<string, string> = { '20': '2000A', '21': '2000B', '22': '2000C', '23': '2000D' };
+const loops270: Record<string, string> = codeTable({
+  '20': '2000A',
+  '21': '2000B',
+  '22': '2000C',
+  '23': '2000D',
+});
 
 export function read270(doc: X12Document, set: TransactionSet): EligibilityInquiry {
   const ctx: SetContext = new SetContext(doc, set);

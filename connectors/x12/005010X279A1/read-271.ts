@@ -8,7 +8,7 @@
  * @see ASC X12N 005010X279A1 Health Care Eligibility Benefit Inquiry and Response (270/271), section 2.4 (271)
  */
 import type { Period } from '../../../src/canonical/types.generated.ts';
-import { activeBenefitCodes, benefitCodes, inactiveBenefitCodes } from '../code-lists.ts';
+import { activeBenefitCodes, benefitCodes, codeTable, inactiveBenefitCodes } from '../code-lists.ts';
 import type { X12Diagnostic } from '../diagnostics.ts';
 import type { Segment, TransactionSet, X12Document } from '../reader.ts';
 import {
@@ -88,7 +88,12 @@ export interface EligibilityResponse {
   readonly diagnostics: X12Diagnostic[];
 }
 
-const loops271: Record<string, string> = { '20': '2000A', '21': '2000B', '22': '2000C', '23': '2000D' };
+const loops271: Record<string, string> = codeTable({
+  '20': '2000A',
+  '21': '2000B',
+  '22': '2000C',
+  '23': '2000D',
+});
 
 function party(entity: Entity | undefined): EligibilityParty | undefined {
   if (!entity) return undefined;

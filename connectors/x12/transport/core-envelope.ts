@@ -15,6 +15,8 @@ export const PayloadType = {
   inquiryResponse278: 'X12_278_Response_005010X215',
   request270: 'X12_270_Request_005010X279A1',
   response271: 'X12_271_Response_005010X279A1',
+  /** Attachments for a pended review (275, 005010X210). */
+  request275: 'X12_275_Request_005010X210E1',
   ack999: 'X12_999_Response_005010X231A1',
   ackTa1: 'X12_TA1_Response_00501X231A1',
   batchReceipt: 'X12_BatchReceiptConfirmation',

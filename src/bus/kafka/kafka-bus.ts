@@ -51,7 +51,7 @@ export interface KafkaBusOptions {
   readonly clock?: Clock;
   /** Partitions of a topic this adapter creates without a count (default 6). */
   readonly defaultPartitions?: number;
-  /** A consumer that misses heartbeats this long leaves the group and its partitions move (default 10 s). */
+  /** A consumer that misses heartbeats this long leaves the group and its partitions move (default 30 s, kafkajs's). */
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
   /** Partitions one subscription handles at the same time (default 4). */
@@ -327,7 +327,7 @@ class KafkaSubscription implements Subscription {
       const logger = this.bus.logger;
       const consumer = this.bus.kafka.consumer({
         groupId: group,
-        sessionTimeout: this.bus.options.sessionTimeoutMs ?? 10_000,
+        sessionTimeout: this.bus.options.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: this.bus.options.heartbeatIntervalMs ?? 1000,
         rebalanceTimeout: 30_000,
         maxWaitTimeInMs: this.bus.options.maxWaitTimeMs ?? 500,

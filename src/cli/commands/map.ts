@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { type InboundFormat, mapOrder } from '../../mapping/index.ts';
+import type { InboundFormat } from '../../mapping/index.ts';
 
 /** Larger than any real order; a file over it is refused unread. */
 export const maxMapFileBytes = 20 * 1024 * 1024;
@@ -34,7 +34,7 @@ export function registerMapCommand(program: Command): void {
     )
     .option('-s, --sender <profile>', 'sender profile from mappings/senders (e.g. example-epic-mrn-pid2)')
     .option('-t, --tenant <tenant>', 'tenant the requests belong to', 'default')
-    .action((file: string, options: MapCommandOptions) => {
+    .action(async (file: string, options: MapCommandOptions) => {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.tenant)) {
         process.stderr.write('--tenant must be 1-64 letters, digits, dots, dashes or underscores\n');
         process.exitCode = 2;
@@ -51,6 +51,8 @@ export function registerMapCommand(program: Command): void {
           `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         ]);
       }
+      // Loaded here, so that only `map` pays for the mapping engine (hl7v2 and its dictionaries, ajv, FHIRPath).
+      const { mapOrder } = await import('../../mapping/index.ts');
       const outcome = mapOrder({
         raw,
         format: options.format,

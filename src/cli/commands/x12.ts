@@ -8,16 +8,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { loadPayerDirectory } from '../../../connectors/payer-directory.ts';
-import { buildInquiry } from '../../../connectors/x12/005010X215/build-inquiry.ts';
-import { build278 } from '../../../connectors/x12/005010X217/build-278.ts';
-import { toAuthorizationDecision } from '../../../connectors/x12/005010X217/read-278.ts';
-import { build270 } from '../../../connectors/x12/005010X279A1/build-270.ts';
 import type { BuildOptions } from '../../../connectors/x12/build-parts.ts';
-import { type ParsedTransaction, parseX12 } from '../../../connectors/x12/parse.ts';
-import { assertAuthorizationRequest } from '../../canonical/validate.ts';
+import { X12ParseError } from '../../../connectors/x12/errors.ts';
+import type { ParsedTransaction } from '../../../connectors/x12/parse.ts';
 import { isGatewayError } from '../../errors/index.ts';
-import { x12Channel } from '../../workflow/rules/payer-directory.ts';
 
 const maxFileBytes = 20 * 1024 * 1024;
 
@@ -44,20 +38,33 @@ function readInput(file: string): Buffer | undefined {
   }
 }
 
+/**
+ * `error CODE position: message`, then every problem the reader noted, indented. A bad file never gets a stack
+ * trace: anything that is not a GatewayError is a reader bug, reported on one line as PAGW_INTERNAL.
+ */
 function reportError(file: string, error: unknown): void {
-  if (!isGatewayError(error)) throw error;
+  if (!isGatewayError(error)) {
+    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    fail([
+      `error PAGW_INTERNAL ${file}: the reader failed (${name}: ${message}); please report it with the file`,
+    ]);
+    return;
+  }
+  const where = error instanceof X12ParseError ? error.location : (error.problems[0]?.location ?? file);
   fail([
-    `${file}: ${error.code}: ${error.message}`,
+    `error ${error.code} ${where}: ${error.message}`,
     ...error.problems.map((p) => `  ${p.location}: ${p.message}`),
   ]);
 }
 
 /** What `parse` prints for one transaction: 278 responses get their canonical decision. */
-function printable(result: ParsedTransaction): unknown {
-  if (result.kind === '278-response') {
-    return { kind: result.kind, decision: toAuthorizationDecision(result) ?? null, review: result };
-  }
-  return result;
+async function printable(results: readonly ParsedTransaction[]): Promise<unknown[]> {
+  const { toAuthorizationDecision } = await import('../../../connectors/x12/005010X217/read-278.ts');
+  return results.map((result) =>
+    result.kind === '278-response'
+      ? { kind: result.kind, decision: toAuthorizationDecision(result) ?? null, review: result }
+      : result,
+  );
 }
 
 interface BuildCommandOptions {
@@ -88,9 +95,25 @@ export function registerX12Commands(program: Command): void {
     .option('--trace <trace>', 'TRN02 trace number (default: derived from the idempotency key)')
     .option('--at <iso>', 'interchange date and time (default: now)')
     .option('--pretty', 'one segment per line')
-    .action((file: string, options: BuildCommandOptions) => {
+    .action(async (file: string, options: BuildCommandOptions) => {
       const raw = readInput(file);
       if (!raw) return;
+      // Loaded here: `pagw --help` and the other commands do not pay for the X12 builders and the TR3 tables.
+      const [
+        { loadPayerDirectory },
+        { buildInquiry },
+        { build278 },
+        { build270 },
+        { assertAuthorizationRequest },
+        { x12Channel },
+      ] = await Promise.all([
+        import('../../../connectors/payer-directory.ts'),
+        import('../../../connectors/x12/005010X215/build-inquiry.ts'),
+        import('../../../connectors/x12/005010X217/build-278.ts'),
+        import('../../../connectors/x12/005010X279A1/build-270.ts'),
+        import('../../canonical/validate.ts'),
+        import('../../workflow/rules/payer-directory.ts'),
+      ]);
       try {
         let candidate: unknown;
         try {
@@ -156,12 +179,13 @@ export function registerX12Commands(program: Command): void {
       'Read an X12 file (278 response or request, 271, 270, 999, TA1) and print the result as JSON',
     )
     .argument('<file>', 'the X12 file')
-    .action((file: string) => {
+    .action(async (file: string) => {
       const raw = readInput(file);
       if (!raw) return;
+      const { parseX12 } = await import('../../../connectors/x12/parse.ts');
       try {
         const parsed = parseX12(raw);
-        const results = parsed.results.map(printable);
+        const results = await printable(parsed.results);
         process.stdout.write(
           `${JSON.stringify({ ...(results.length === 1 ? { result: results[0] } : { results }), diagnostics: parsed.diagnostics }, null, 2)}\n`,
         );

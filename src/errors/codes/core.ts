@@ -38,6 +38,18 @@ export const coreErrorCodes = {
     summary:
       'A review decision names a patient, service or case version other than the case’s own; nothing was changed.',
   },
+  PAGW_IDEMPOTENCY_KEY_MISMATCH: {
+    httpStatus: 409,
+    retriable: false,
+    summary:
+      'The submission key given (a review decision) or recorded (an approval) does not match the case’s request as it stands; nothing was sent or changed, the refusal is audited.',
+  },
+  PAGW_REVIEW_POLICY_INVALID: {
+    httpStatus: 500,
+    retriable: false,
+    summary:
+      'A review policy or review code table file does not satisfy its schema; the gateway refuses to start.',
+  },
   PAGW_CASE_DUPLICATE: {
     httpStatus: 409,
     retriable: false,

@@ -11,6 +11,24 @@ export const mappingErrorCodes = {
     summary:
       'The input cannot be read as the format it claims: not an HL7 v2 message (no MSH), not JSON, empty, or a batch of several messages.',
   },
+  PAGW_MAP_FORBIDDEN_CHARACTER: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'The message holds a character no field may carry: NUL (U+0000, as a byte, a JSON \\u0000 escape or an HL7 \\X00\\ escape) or an unpaired UTF-16 surrogate; each problem names the segment/field or JSON path and the byte offset.',
+  },
+  PAGW_MAP_UNDECODABLE: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'A field the mapping reads holds bytes the message’s character set cannot decode (HL7: MSH-18, UTF-8 when empty; FHIR JSON: UTF-8), or UTF-8 characters under a single-byte MSH-18: refused rather than mapped garbled. Each problem names the segment/field or JSON path and the byte offset.',
+  },
+  PAGW_MAP_LIMIT_EXCEEDED: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'The message is over a configured limit (config inbound: maxOrderGroups, maxFieldLength, maxFieldRepetitions); the problem names the limit and the value found. Split the message.',
+  },
   PAGW_MAP_UNSUPPORTED_MESSAGE: {
     httpStatus: 422,
     retriable: false,
@@ -71,6 +89,12 @@ export const mappingErrorCodes = {
     retriable: false,
     summary:
       'The message id (same sender + MSH-10, or FHIR id + versionId) was already used by a message with different content.',
+  },
+  PAGW_INBOUND_UNSTORABLE: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'The database refused a value of the message (SQLSTATE class 22, data exception) that the mapper let through: the message is recorded with its original bytes, dead-lettered and refused (HL7 ACK AE), never left to be resent forever.',
   },
   PAGW_INBOUND_UNSUPPORTED_MEDIA: {
     httpStatus: 415,

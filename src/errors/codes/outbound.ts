@@ -9,7 +9,13 @@ export const outboundErrorCodes = {
     httpStatus: 500,
     retriable: false,
     summary:
-      'A built ClaimResponse failed FHIR R4 validation (@medplum/core against the base definitions); it was not published.',
+      'A built ClaimResponse failed the Da Vinci PAS 2.2.1 ClaimResponse profile (src/profiles: R4 base plus the profile at every depth); it was not published.',
+  },
+  PAGW_OUTBOUND_PAS_BUNDLE_INVALID: {
+    httpStatus: 500,
+    retriable: false,
+    summary:
+      'A built PAS response Bundle failed the Da Vinci PAS 2.2.1 response-bundle profile (or a profile of a resource in it); it was not sent.',
   },
   PAGW_OUTBOUND_STATUS_EVENT_INVALID: {
     httpStatus: 500,

@@ -16,6 +16,17 @@ export const x12ErrorCodes = {
     summary:
       'The ISA header does not yield usable delimiters (missing, alphanumeric or the same character twice).',
   },
+  PAGW_X12_TRUNCATED: {
+    httpStatus: 422,
+    retriable: false,
+    summary: 'The input ends inside an ISA header (e.g. a complete interchange followed by a cut-off ISA).',
+  },
+  PAGW_X12_ENCODING: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'The input is not in an encoding X12 is read in: UTF-16/UTF-32 byte-order mark, or a byte-order mark inside the interchange.',
+  },
   PAGW_X12_ENVELOPE: {
     httpStatus: 422,
     retriable: false,

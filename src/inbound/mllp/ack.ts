@@ -22,6 +22,7 @@ const conditionText: Record<number, string> = {
   101: 'Required field missing',
   102: 'Data type error',
   103: 'Table value not found',
+  104: 'Value too long',
   200: 'Unsupported message type',
   201: 'Unsupported event code',
   203: 'Unsupported version id',
@@ -85,7 +86,7 @@ function escapeText(text: string, d: Delimiters): string {
 /** A field of the original MSH, stripped of anything that could break the ACK's structure. */
 function original(header: OriginalHeader, n: number): string {
   const value = header.fields[n - 1] ?? '';
-  const framing = new Set(['\r', '\n', '\u000b', '\u001c']);
+  const framing = new Set(['\r', '\n', '\u000b', '\u001c', '\u0000']);
   return [...value].filter((ch) => !framing.has(ch)).join('');
 }
 
@@ -183,29 +184,37 @@ export function buildAck(raw: Buffer, result: InboundResult, at: Date = new Date
   return `${segments.join('\r')}\r`;
 }
 
-/** An ACK for a frame that could not be processed at all (too large, or the gateway failed): AR, 207. */
+/** An ACK for a frame the gateway failed to record (nothing committed): AR, 207 — the sender resends later. */
 export function buildTransportNack(raw: Buffer | undefined, reason: string, at: Date = new Date()): string {
+  return buildAck(raw ?? Buffer.alloc(0), refusal('PAGW_INTERNAL', reason), at);
+}
+
+/**
+ * The ACK for a frame over the size limit: AE (resending the same frame cannot help), ERR-3 104 "value too
+ * long", ERR-5 PAGW_INBOUND_TOO_LARGE, ERR-8 the limit and the size seen. `head` is the frame's first bytes,
+ * so the ACK names MSH-10 in the sender's own delimiters.
+ */
+export function buildTooLargeAck(head: Buffer, bytes: number, limit: number, at: Date = new Date()): string {
   return buildAck(
-    raw ?? Buffer.alloc(0),
-    {
-      outcome: 'rejected',
-      duplicate: false,
-      format: 'hl7v2',
-      messageKey: '',
-      sender: '',
-      caseIds: [],
-      errorCode: 'PAGW_INTERNAL',
-      problems: [
-        {
-          code: 'PAGW_INTERNAL',
-          severity: 'error',
-          location: 'MSH',
-          message: reason,
-          hl7: { segment: 'MSH' },
-        },
-      ],
-      warnings: [],
-    },
+    head,
+    refusal(
+      'PAGW_INBOUND_TOO_LARGE',
+      `the message exceeds the limit of ${limit} bytes (at least ${bytes} bytes received): split it or raise mllp.maxMessageBytes`,
+    ),
     at,
   );
+}
+
+function refusal(code: 'PAGW_INTERNAL' | 'PAGW_INBOUND_TOO_LARGE', reason: string): InboundResult {
+  return {
+    outcome: 'rejected',
+    duplicate: false,
+    format: 'hl7v2',
+    messageKey: '',
+    sender: '',
+    caseIds: [],
+    errorCode: code,
+    problems: [{ code, severity: 'error', location: 'MSH', message: reason, hl7: { segment: 'MSH' } }],
+    warnings: [],
+  };
 }

@@ -11,10 +11,14 @@ export const CR = 0x0d;
 
 export type MllpEvent =
   | { readonly kind: 'message'; readonly payload: Buffer }
-  | { readonly kind: 'oversize'; readonly bytes: number }
+  /** `head`: the frame's first bytes (its MSH), so the refusal can name MSH-10 in the sender's delimiters. */
+  | { readonly kind: 'oversize'; readonly bytes: number; readonly head: Buffer }
   | { readonly kind: 'junk'; readonly bytes: number };
 
 type State = 'idle' | 'frame' | 'discard' | 'afterFs';
+
+/** How much of an oversize frame is kept: enough for any real MSH segment. */
+const oversizeHeadBytes = 4096;
 
 export class MllpDecoder {
   private state: State = 'idle';
@@ -24,6 +28,11 @@ export class MllpDecoder {
   private discarded = 0;
 
   constructor(private readonly maxMessageBytes: number) {}
+
+  /** Whether a frame has started (its VT seen) and not ended: the frame deadline runs. */
+  get inFrame(): boolean {
+    return this.state === 'frame' || this.state === 'discard';
+  }
 
   /** Bytes buffered of an unfinished frame (for tests and diagnostics). */
   get pending(): number {
@@ -69,7 +78,8 @@ export class MllpDecoder {
           this.append(data.subarray(i, end));
           i = end;
           if (this.size > this.maxMessageBytes) {
-            events.push({ kind: 'oversize', bytes: this.size });
+            const head = Buffer.concat(this.chunks, this.size).subarray(0, oversizeHeadBytes);
+            events.push({ kind: 'oversize', bytes: this.size, head: Buffer.from(head) });
             this.discarded = this.size;
             this.reset();
             this.state = 'discard';

@@ -18,6 +18,7 @@ import {
   type UnitResult,
   type UnitSource,
 } from '../engine.ts';
+import { tooManyOrderGroups } from '../limits.ts';
 import { type MappingProblem, problem } from '../problems.ts';
 import type { CodeTables } from '../tables.ts';
 import type { FhirFieldRule, FhirMapping, FhirResourceLink, SenderProfile } from '../types.generated.ts';
@@ -189,9 +190,17 @@ function truthy(values: unknown[]): boolean {
 
 const acceptedBundleTypes = new Set(['collection', 'transaction', 'batch', 'message', 'document']);
 
+/** Request statuses that withdraw an order (ServiceRequest/DeviceRequest revoked, MedicationRequest cancelled …). */
+const withdrawnStatuses: ReadonlySet<string> = new Set([
+  'revoked',
+  'entered-in-error',
+  'cancelled',
+  'stopped',
+]);
+
 export interface FhirMapResult {
   readonly mapping?: CompiledFhirMapping;
-  readonly units: Array<UnitResult & { readonly order: Located }>;
+  readonly units: Array<UnitResult & { readonly order: Located; readonly control?: 'cancel' }>;
 }
 
 function where(located: Located): string {
@@ -302,6 +311,16 @@ function unitSource(
   };
 }
 
+/**
+ * Bundle.type as text. Only a string is taken as it is: a fuzzed Bundle whose `type` was an object with an own
+ * `toString` made String() throw a TypeError instead of the refusal naming Bundle.type.
+ */
+export function bundleTypeLabel(bundle: object): string {
+  const type = (bundle as { type?: unknown }).type;
+  if (typeof type === 'string') return type;
+  return `(${type === null ? 'null' : Array.isArray(type) ? 'array' : typeof type})`;
+}
+
 /** Maps the payload with the first mapping (by priority) that finds orders in it. */
 export function mapFhirPayload(
   root: Resource,
@@ -309,6 +328,7 @@ export function mapFhirPayload(
   tables: CodeTables,
   sender: string,
   problems: MappingProblem[],
+  maxOrders: number = Number.POSITIVE_INFINITY,
 ): FhirMapResult {
   const checked = new Set<string>(); // mappings extending one base share its rejections: evaluate each once
   for (const mapping of mappings) {
@@ -321,12 +341,12 @@ export function mapFhirPayload(
       }
     }
   }
-  if (root.resourceType === 'Bundle' && !acceptedBundleTypes.has(String(root.type))) {
+  if (root.resourceType === 'Bundle' && !acceptedBundleTypes.has(bundleTypeLabel(root))) {
     problems.push(
       problem(
         'PAGW_MAP_UNSUPPORTED_MESSAGE',
         'Bundle.type',
-        `a Bundle of type '${String(root.type)}' is not an order submission (send a collection, transaction or batch)`,
+        `a Bundle of type '${bundleTypeLabel(root)}' is not an order submission (send a collection, transaction or batch)`,
       ),
     );
     return { units: [] };
@@ -335,6 +355,13 @@ export function mapFhirPayload(
   const notOrders: string[] = [];
   for (const mapping of mappings) {
     const candidates = index.top.filter((t) => mapping.resourceTypes.includes(t.resource.resourceType));
+    if (candidates.length > maxOrders) {
+      // Before any order is evaluated: 10,000 orders in one Bundle are refused in milliseconds.
+      problems.push(
+        tooManyOrderGroups(candidates.length, maxOrders, { format: 'fhir', types: mapping.resourceTypes }),
+      );
+      return { units: [] };
+    }
     const orders = mapping.where
       ? candidates.filter((c) =>
           truthy(
@@ -356,7 +383,18 @@ export function mapFhirPayload(
       const context = resolveLinks(index, mapping, order, problems);
       const result = applyRules(mapping.rules, unitSource(index, context, tables, sender), tables, problems);
       normalizeRequest(result.request);
-      units.push({ ...result, order });
+      // A request the EHR withdrew (ServiceRequest revoked …) is not a new order: read, so intake can cancel its case.
+      const status = (order.resource as { status?: unknown }).status;
+      const withdrawn = typeof status === 'string' && withdrawnStatuses.has(status);
+      if (withdrawn)
+        problems.push(
+          problem(
+            'PAGW_MAP_NOT_NEW_ORDER',
+            `${order.resource.resourceType}.status`,
+            `status '${status}' withdraws the order: it is not a new order`,
+          ),
+        );
+      units.push({ ...result, order, ...(withdrawn ? { control: 'cancel' as const } : {}) });
     }
     return { mapping, units };
   }

@@ -282,6 +282,8 @@ function diagnosisFromConcept(value: unknown, ctx: FhirReadContext): Diagnosis |
 const placeOfServicePattern = /^[0-9]{2}$/;
 
 /** Claim.item → ServiceLine. */
+const itemTraceNumberUrl = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-itemTraceNumber';
+
 function claimItem(value: unknown, ctx: FhirReadContext): ServiceLine | undefined {
   const item = obj(value);
   if (!item) return undefined;
@@ -315,6 +317,13 @@ function claimItem(value: unknown, ctx: FhirReadContext): ServiceLine | undefine
   if (pos && placeOfServicePattern.test(pos)) line.placeOfService = pos;
   const description = text(obj(item.productOrService)?.text);
   if (description) line.description = description;
+  const traceNumbers = identifiers(
+    arr(item.extension)
+      .map(obj)
+      .filter((e) => e?.url === itemTraceNumberUrl)
+      .map((e) => e?.valueIdentifier),
+  );
+  if (traceNumbers.length > 0) line.traceNumbers = traceNumbers;
   return line;
 }
 

@@ -334,8 +334,17 @@ function unitSource(options: Hl7UnitOptions): UnitSource<Hl7Path> {
 }
 
 export interface Hl7MapResult {
-  readonly units: Array<UnitResult & { readonly group: number }>;
+  /**
+   * `control: cancel` for an order group whose ORC-1 cancels the order (CA, OC, DC), `change` for one that changes it
+   * (XO, XX): not a new order, read anyway.
+   */
+  readonly units: Array<UnitResult & { readonly group: number; readonly control?: 'cancel' | 'change' }>;
 }
+
+/** ORC-1 codes that withdraw an order: cancel order request, order canceled, discontinue (HL7 table 0119). */
+const cancelOrderControls: ReadonlySet<string> = new Set(['CA', 'OC', 'DC']);
+/** ORC-1 codes that change an order: change order request, order changed (HL7 table 0119). */
+const changeOrderControls: ReadonlySet<string> = new Set(['XO', 'XX']);
 
 /** Maps every order group of a message; problems (errors and warnings) are appended to `problems`. */
 export function mapHl7Document(
@@ -378,7 +387,19 @@ export function mapHl7Document(
       sender: localSender,
       missingSegments,
     });
-    units.push({ ...applyRules(mapping.rules, source, tables, problems), group: group.index });
+    const control =
+      orderControl === undefined
+        ? undefined
+        : cancelOrderControls.has(orderControl)
+          ? ('cancel' as const)
+          : changeOrderControls.has(orderControl)
+            ? ('change' as const)
+            : undefined;
+    units.push({
+      ...applyRules(mapping.rules, source, tables, problems),
+      group: group.index,
+      ...(control ? { control } : {}),
+    });
   }
   for (const unit of units) normalizeRequest(unit.request);
   return { units };

@@ -2,7 +2,8 @@
  * Reading an HL7 v2 message as real senders write it, then parsing its fields with the `hl7v2` package.
  *
  * Before the package sees anything, the framing is normalised, each wart noted as a warning:
- * - bytes are decoded by the byte-order mark or MSH-18 (UTF-8 when neither says otherwise);
+ * - bytes are decoded by the byte-order mark or MSH-18 (UTF-8 when neither says otherwise; charset.ts), and
+ *   the offsets of bytes that set cannot decode are kept, so that a field read from them is refused;
  * - segments may end in CR, LF or CRLF (the standard says CR; most files on disk use LF); blank lines and
  *   MLLP framing bytes are dropped;
  * - a line that does not start with a segment id continues the segment before it (a segment break lost
@@ -25,6 +26,8 @@ import {
   type Hl7SubComponent,
 } from 'hl7v2';
 import { type Hl7Position, hl7Problem, MappingError, type MappingProblem } from '../problems.ts';
+import { describeForbidden, forbiddenCharacterIn, hl7PositionsAt } from '../raw-text.ts';
+import { type Hl7Reading, readHl7Bytes, suspectMessage } from './charset.ts';
 
 /** One repetition of a field: components, each a list of subcomponents (unescaped text, '' when empty). */
 export type Hl7Components = string[][];
@@ -78,8 +81,18 @@ export interface Hl7Document {
   /** `normalized` without MSH-7 (a resend may restamp it): what tells a resend from another message. */
   readonly fingerprintText: string;
   readonly warnings: readonly MappingProblem[];
+  /**
+   * Fields read so far whose escape sequences decode to something no field may carry (\X00\ → NUL, \M…\ →
+   * an unpaired surrogate): errors, added by the mapper to the message's problems.
+   */
+  readonly decodingProblems: readonly MappingProblem[];
   /** Repetitions of field `n` of a segment (MSH-1 is the field separator itself). Cached. */
   field(segment: Hl7Segment, n: number): readonly Hl7Components[];
+  /**
+   * Errors for the fields read so far (by `field`) that hold bytes the message's character set cannot
+   * decode, or UTF-8 under a single-byte MSH-18: one per field, naming its first such byte offset.
+   */
+  undecodedFieldsRead(): MappingProblem[];
 }
 
 const segmentIdPattern = /^[A-Z][A-Z0-9]{2}$/;
@@ -89,52 +102,12 @@ function unreadable(message: string, position: Hl7Position = { segment: 'MSH' })
   return new MappingError([hl7Problem('PAGW_MAP_UNREADABLE', position, message)]);
 }
 
-/** HL7 MSH-18 character set names → WHATWG encoding labels (TextDecoder). */
-function encodingLabel(charset: string): string | undefined {
-  const name =
-    (HL7Message.encodingMapping as Record<string, string>)[charset.trim().toUpperCase()] ?? charset;
-  const label = name.toLowerCase().replace(/^utf16-le$/, 'utf-16le');
-  try {
-    new TextDecoder(label);
-    return label;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Decodes bytes by BOM, else by MSH-18, else as UTF-8. Never throws: bad bytes become U+FFFD. */
+/**
+ * Decodes bytes by BOM, else by MSH-18, else as UTF-8 (see charset.ts). Never throws: bad bytes become
+ * U+FFFD here; readHl7 keeps where they were, and the mapper refuses any field it reads that holds them.
+ */
 export function decodeHl7(input: Uint8Array | string, warnings: MappingProblem[]): string {
-  if (typeof input === 'string') return input;
-  if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) {
-    return new TextDecoder('utf-8').decode(input.subarray(3));
-  }
-  if (input[0] === 0xff && input[1] === 0xfe) return new TextDecoder('utf-16le').decode(input.subarray(2));
-  if (input[0] === 0xfe && input[1] === 0xff) return new TextDecoder('utf-16be').decode(input.subarray(2));
-  let end = 0;
-  const limit = Math.min(input.length, 8192);
-  while (end < limit && input[end] !== 0x0d && input[end] !== 0x0a) end++;
-  const head = new TextDecoder('latin1').decode(input.subarray(0, end)).replace(/^[\s\v]+/, '');
-  let label = 'utf-8';
-  if (head.startsWith('MSH') && head.length > 3) {
-    const charset = head
-      .split(head[3]!)[17]
-      ?.split(head[4] ?? '^')[0]
-      ?.trim();
-    if (charset) {
-      const found = encodingLabel(charset);
-      if (found) label = found;
-      else
-        warnings.push(
-          hl7Problem(
-            'PAGW_MAP_INVALID_VALUE',
-            { segment: 'MSH', field: 18 },
-            'unknown character set: read as UTF-8',
-            'warning',
-          ),
-        );
-    }
-  }
-  return new TextDecoder(label).decode(input);
+  return typeof input === 'string' ? input : readHl7Bytes(input, warnings).text;
 }
 
 function readSeparators(
@@ -205,11 +178,17 @@ class ParsedHl7 implements Hl7Document {
   readonly normalized: string;
   readonly fingerprintText: string;
   readonly warnings: MappingProblem[];
+  readonly decodingProblems: MappingProblem[] = [];
   private readonly library: HL7Message;
   private readonly split = new Map<Hl7Segment, string[]>();
   private readonly cache = new Map<Hl7Segment, Map<number, Hl7Components[]>>();
 
-  constructor(segments: Hl7Segment[], separators: Hl7Separators, warnings: MappingProblem[]) {
+  constructor(
+    segments: Hl7Segment[],
+    separators: Hl7Separators,
+    warnings: MappingProblem[],
+    private readonly source?: { readonly bytes: Uint8Array; readonly reading: Hl7Reading },
+  ) {
     this.segments = segments;
     this.separators = separators;
     this.warnings = warnings;
@@ -265,15 +244,100 @@ class ParsedHl7 implements Hl7Document {
     } else {
       const shell = new HL7Segment(this.library, segment.id);
       const parsed: HL7Field = shell.field(n);
-      parsed.fromHL7String(this.escapeForLibrary(text));
+      try {
+        parsed.fromHL7String(this.escapeForLibrary(text));
+      } catch {
+        // hl7v2 1.8.0 throws on some malformed escape sequences: `\M\` or `\M41\` (a multi-byte escape
+        // without whole two-byte characters) is a RangeError out of Buffer.readUInt16BE. The field is refused
+        // with its position, never guessed at, and never a crash.
+        this.decodingProblems.push(
+          hl7Problem(
+            'PAGW_MAP_UNDECODABLE',
+            { segment: segment.id, sequence: segment.sequence, field: n },
+            'an escape sequence in this field cannot be decoded (\\M..\\ must hold whole two-byte characters): send the text itself',
+          ),
+        );
+        bySegment.set(n, []);
+        return [];
+      }
       value = parsed.repetitions.map((repetition) =>
         (repetition.components ?? []).map((component) =>
           (component.subComponents ?? []).map((sub) => subcomponentText(sub)),
         ),
       );
+      this.checkDecoded(segment, n, value, text);
     }
     bySegment.set(n, value);
     return value;
+  }
+
+  undecodedFieldsRead(): MappingProblem[] {
+    const source = this.source;
+    if (!source || source.reading.suspects.length === 0) return [];
+    const { bytes, reading } = source;
+    const positions = hl7PositionsAt(
+      bytes,
+      reading.suspects.map((s) => s.offset),
+    );
+    const problems: MappingProblem[] = [];
+    const seen = new Set<string>();
+    const byPosition = new Map(this.segments.map((s) => [`${s.id}:${s.sequence}`, s]));
+    positions.forEach((position, i) => {
+      if (position?.field === undefined) return;
+      const segment = byPosition.get(`${position.segment}:${position.sequence ?? 1}`);
+      if (!segment || !this.cache.get(segment)?.has(position.field)) return;
+      const key = `${segment.index}:${position.field}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const suspect = reading.suspects[i]!;
+      problems.push(
+        hl7Problem(
+          'PAGW_MAP_UNDECODABLE',
+          { segment: position.segment, sequence: position.sequence, field: position.field },
+          suspectMessage(suspect.kind, suspect.offset, bytes[suspect.offset], reading),
+        ),
+      );
+    });
+    return problems;
+  }
+
+  /**
+   * Escape sequences can produce what the raw bytes could not carry: a NUL, an unpaired surrogate, or bytes
+   * that are not UTF-8 (\XDC\ decodes to U+FFFD: the package reads hex data as UTF-8).
+   */
+  private checkDecoded(segment: Hl7Segment, n: number, value: Hl7Components[], raw: string): void {
+    for (const [r, repetition] of value.entries()) {
+      for (const [c, component] of repetition.entries()) {
+        for (const text of component) {
+          const bad = forbiddenCharacterIn(text);
+          if (!bad && text.includes('\uFFFD') && !raw.includes('\uFFFD')) {
+            this.decodingProblems.push(
+              hl7Problem(
+                'PAGW_MAP_UNDECODABLE',
+                { segment: segment.id, sequence: segment.sequence, field: n },
+                'an escape sequence in this field (\\X..\\) decodes to bytes that are not UTF-8: send the text itself, or its UTF-8 bytes',
+              ),
+            );
+            return;
+          }
+          if (!bad) continue;
+          this.decodingProblems.push(
+            hl7Problem(
+              'PAGW_MAP_FORBIDDEN_CHARACTER',
+              {
+                segment: segment.id,
+                sequence: segment.sequence,
+                field: n,
+                ...(value.length > 1 ? { repetition: r + 1 } : {}),
+                component: c + 1,
+              },
+              `an escape sequence in this field decodes to ${describeForbidden(bad.kind)}, which no field may carry`,
+            ),
+          );
+          return;
+        }
+      }
+    }
   }
 
   private isPlain(text: string): boolean {
@@ -309,7 +373,8 @@ function subcomponentText(sub: Hl7SubComponent): string {
  */
 export function readHl7(input: Uint8Array | string): Hl7Document {
   const warnings: MappingProblem[] = [];
-  let text = decodeHl7(input, warnings);
+  const reading = typeof input === 'string' ? undefined : readHl7Bytes(input, warnings);
+  let text = reading ? reading.text : (input as string);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const fs = text.indexOf('\x1c');
   if (fs >= 0) text = text.slice(0, fs);
@@ -368,7 +433,12 @@ export function readHl7(input: Uint8Array | string): Hl7Document {
       `the input holds ${mshLines.length} messages (MSH at lines ${mshLines.join(', ')}): send one message per delivery`,
     );
   }
-  return new ParsedHl7(segments, separators, warnings);
+  return new ParsedHl7(
+    segments,
+    separators,
+    warnings,
+    reading && typeof input !== 'string' ? { bytes: input, reading } : undefined,
+  );
 }
 
 /** The whole message through the package's own parser: the bench's baseline ("hl7v2 parse alone"). */

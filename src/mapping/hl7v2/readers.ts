@@ -122,7 +122,8 @@ export function codeSystemUri(
   ctx: Pick<Hl7ReadContext, 'tables' | 'codeSystems' | 'sender'>,
 ): string {
   let written = name.trim();
-  const profiled = ctx.codeSystems[written];
+  // Own keys only: a coding system written as `toString` must not find Object.prototype's function.
+  const profiled = Object.hasOwn(ctx.codeSystems, written) ? ctx.codeSystems[written] : undefined;
   if (profiled !== undefined) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(profiled)) return profiled;
     written = profiled;

@@ -6,8 +6,8 @@
  */
 import nodemailer from 'nodemailer';
 import { NotifyError } from '../errors.ts';
-import type { Notifier, NotifyResult } from './notifier.ts';
-import type { EmailJob, Mailbox } from './render.ts';
+import type { Notifier, NotifyResult, OutgoingMail } from './notifier.ts';
+import type { Mailbox } from './render.ts';
 
 export interface SmtpNotifierOptions {
   readonly host: string;
@@ -61,7 +61,7 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   });
 
   return {
-    async send(job: EmailJob): Promise<NotifyResult> {
+    async send(job: OutgoingMail): Promise<NotifyResult> {
       try {
         const info = await transport.sendMail({
           from: address(job.from),
@@ -72,6 +72,15 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
           html: job.html,
           messageId: job.messageId,
           headers: { 'X-PAGW-Case-Id': job.caseId, 'X-PAGW-Event-Id': job.eventId },
+          ...(job.attachments?.length
+            ? {
+                attachments: job.attachments.map((a) => ({
+                  filename: a.filename,
+                  contentType: a.contentType,
+                  content: a.content,
+                })),
+              }
+            : {}),
         });
         const flat = (list: unknown[] | undefined) =>
           (list ?? []).map((a) => (typeof a === 'string' ? a : (a as { address: string }).address));

@@ -1,7 +1,8 @@
 /**
  * The payer directory as data: payer files (payers/*.json) validated against schemas/payer.json, indexed by
  * every identifier senders use — X12 payer id, NAIC code, the directory id and the aliases (IN1-3,
- * Coverage.payor). Pure: the adapter that reads the files (connectors/payer-directory.ts) passes them in.
+ * Coverage.payor) — and, for pharmacy claims, by BIN/PCN. Pure: the adapter that reads the files
+ * (connectors/payer-directory.ts) passes them in.
  */
 import payerSchema from '../../../schemas/payer.json' with { type: 'json' };
 import { ajvErrorsToProblems, createAjv } from '../../canonical/schema-validator.ts';
@@ -13,19 +14,30 @@ import type { Channel, PasChannel, PayerFile, PortalChannel, X12Channel } from '
 const ajv = createAjv([payerSchema], { useDefaults: true });
 const validatePayer = ajv.getSchema(payerSchema.$id)!;
 
+/** What a coverage says about its payer: the payer id as the sender wrote it, and the pharmacy BIN/PCN. */
+export type PayerLookup = Pick<Coverage, 'payerId' | 'payerIdSystem' | 'pharmacyBenefit'>;
+
 export interface PayerDirectory {
   readonly payers: readonly PayerFile[];
   byId(id: string): PayerFile | undefined;
-  /** The payer a coverage names, or undefined. */
-  find(coverage: Pick<Coverage, 'payerId' | 'payerIdSystem'>): PayerFile | undefined;
+  /**
+   * The payer a coverage names, or undefined. A pharmacy-benefit coverage is routed by BIN + PCN first (the exact
+   * pair, then the BIN alone): pharmacy claims name the processor, not the plan. Then by payerId.
+   */
+  find(coverage: PayerLookup): PayerFile | undefined;
   /** The payer a coverage names; PAGW_PAYER_UNKNOWN when none. */
-  resolve(coverage: Pick<Coverage, 'payerId' | 'payerIdSystem'>): PayerFile;
+  resolve(coverage: PayerLookup): PayerFile;
 }
 
 export interface PayerDocument {
   /** Where it came from (a file name), for messages. */
   readonly source: string;
   readonly document: unknown;
+}
+
+/** PCNs compare case-insensitively; a BIN-only entry has an empty PCN. */
+function binPcnKey(bin: string, pcn?: string): string {
+  return `${bin}|${(pcn ?? '').toUpperCase()}`;
 }
 
 function normalize(value: string): string {
@@ -112,6 +124,19 @@ export function createPayerDirectory(documents: readonly PayerDocument[]): Payer
       index.set(k, entries);
     }
   }
+  const byBinPcn = new Map<string, PayerFile>();
+  for (const payer of payers) {
+    for (const entry of payer.identifiers.pharmacyBenefit ?? []) {
+      const key = binPcnKey(entry.bin, entry.pcn);
+      const clash = byBinPcn.get(key);
+      if (clash && clash.id !== payer.id)
+        problems.push({
+          location: payer.id,
+          message: `BIN ${entry.bin}${entry.pcn ? ` PCN ${entry.pcn}` : ''} is also claimed by ${clash.id}`,
+        });
+      byBinPcn.set(key, payer);
+    }
+  }
   if (problems.length > 0) {
     const shown = problems.slice(0, 5).map((p) => `${p.location}: ${p.message}`);
     throw new PayerRulesError(
@@ -121,7 +146,14 @@ export function createPayerDirectory(documents: readonly PayerDocument[]): Payer
     );
   }
   const byId = new Map(payers.map((p) => [p.id, p]));
-  const find = (coverage: Pick<Coverage, 'payerId' | 'payerIdSystem'>) => {
+  const find = (coverage: PayerLookup) => {
+    const benefit = coverage.pharmacyBenefit;
+    if (benefit) {
+      const routed =
+        (benefit.pcn ? byBinPcn.get(binPcnKey(benefit.bin, benefit.pcn)) : undefined) ??
+        byBinPcn.get(binPcnKey(benefit.bin));
+      if (routed) return routed;
+    }
     const entries = index.get(normalize(coverage.payerId)) ?? [];
     const system = coverage.payerIdSystem;
     return (
@@ -139,6 +171,9 @@ export function createPayerDirectory(documents: readonly PayerDocument[]): Payer
       throw new PayerRulesError('PAGW_PAYER_UNKNOWN', 'No payer in the directory matches coverage.payerId', {
         problems: [
           { location: '$.coverage.payerId', message: 'matches no payer id, NAIC code or alias in payers/' },
+          ...(coverage.pharmacyBenefit
+            ? [{ location: '$.coverage.pharmacyBenefit', message: 'matches no BIN/PCN in payers/' }]
+            : []),
         ],
       });
     },

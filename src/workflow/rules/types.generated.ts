@@ -32,6 +32,24 @@ export interface PayerFile {
    */
   channels: Channel[];
   /**
+   * Where the payer takes appeals (requests for reconsideration) its channels cannot carry: an approved appeal for a channel without one (PAS, portal) is e-mailed here with its letter attached (docs/exceptions.md).
+   */
+  appeals?: {
+    /**
+     * The payer's appeal mailbox.
+     */
+    email: {
+      /**
+       * E-mail address of the payer's appeals unit.
+       */
+      address: string;
+      /**
+       * Display name of the mailbox.
+       */
+      name?: string;
+    };
+  };
+  /**
    * PA rule sets; exactly one is in effect on any date a case is evaluated.
    *
    * @minItems 1
@@ -55,6 +73,10 @@ export interface Identifiers {
    * Other ways senders write the payer (IN1-3, Coverage.payor reference or identifier).
    */
   aliases?: Alias[];
+  /**
+   * The BIN/PCN pairs pharmacy claims carry for this payer's pharmacy benefit: a request with coverage.pharmacyBenefit is routed by them before its payerId is looked at.
+   */
+  pharmacyBenefit?: BinPcn[];
 }
 export interface Alias {
   value: string;
@@ -62,6 +84,14 @@ export interface Alias {
    * Assigning authority the sender uses with it (urn:oid:…); when set, a coverage naming another system does not match.
    */
   system?: string;
+  note?: string;
+}
+/**
+ * A BIN, with the PCN that narrows it (NCPDP 101-A1, 104-A4). Without `pcn` it matches every PCN under the BIN that no other entry names; an exact BIN + PCN match wins.
+ */
+export interface BinPcn {
+  bin: string;
+  pcn?: string;
   note?: string;
 }
 export interface X12Channel {
@@ -72,6 +102,10 @@ export interface X12Channel {
    * Whether the payer answers 270 eligibility inquiries on this channel (default true). Channel-level fields carry no schema defaults: they sit in a oneOf, where defaults would leak into the other branches.
    */
   eligibility?: boolean;
+  /**
+   * Calls to this payer on this channel at once, per gateway process (default 128, half the step worker's 256 payer slots); more wait their turn, first come first served (src/workers/payer-limits.ts).
+   */
+  maxInFlight?: number;
   /**
    * Per-request timeout (default 30000).
    */
@@ -89,7 +123,10 @@ export interface Clearinghouse {
    * CAQH CORE HTTP MIME endpoint.
    */
   endpoint: string;
-  credentialsRef: VaultRef;
+  /**
+   * The CORE UserName/Password: vault secrets `<name>/username` and `<name>/password` of the case's tenant. Absent only for a clearinghouse that takes unauthenticated calls (the simulated one); present but not stored is an error naming the payer and the reference, never an anonymous call.
+   */
+  credentialsRef?: string;
   /**
    * CORE ReceiverID (defaults to the ISA receiver id).
    */
@@ -122,6 +159,10 @@ export interface CircuitBreaker {
 export interface FollowUp {
   inquiryIntervalMinutes?: number;
   maxInquiries?: number;
+  /**
+   * Once a decision was delivered, ask the payer about it once more after this many hours (278 inquiry, PAS $inquire): a different answer is published as decision_updated. Absent: not asked again (a PAS payer's notification still is).
+   */
+  recheckAfterDecisionHours?: number;
 }
 export interface PasChannel {
   type: 'pas';
@@ -135,15 +176,70 @@ export interface PasChannel {
   tokenUrl?: string;
   credentialsRef: VaultRef;
   /**
+   * Our client id at the payer's authorization server (SMART Backend Services).
+   */
+  clientId?: string;
+  /**
+   * SMART system scopes asked for (default 'system/Claim.c system/Claim.r system/ClaimResponse.r system/Subscription.c').
+   */
+  scopes?: string;
+  /**
+   * Where the client's private key (PKCS#8 PEM) is: vault:<name>, or file:<path> until the vault holds it. Defaults to credentialsRef.
+   */
+  privateKeyRef?: string;
+  /**
+   * Client assertion signature (default RS384).
+   */
+  signingAlgorithm?: 'RS384' | 'ES384';
+  /**
+   * kid of our public key in the JWKS the payer holds.
+   */
+  keyId?: string;
+  /**
+   * Calls to this payer on this channel at once, per gateway process (default 128, half the step worker's 256 payer slots); more wait their turn, first come first served (src/workers/payer-limits.ts).
+   */
+  maxInFlight?: number;
+  /**
    * Per-request timeout (default 30000).
    */
   timeoutMs?: number;
+  retry?: Retry;
+  followUp?: FollowUp;
+  /**
+   * Whether the payer offers PAS topic subscriptions (R4 backport, rest-hook) for pended requests: the gateway subscribes and inquires when notified.
+   */
+  subscriptions?: boolean;
 }
 export interface PortalChannel {
   type: 'portal';
+  /**
+   * The portal's base URL; recipe paths are relative to it (the gateway may override it by payer id: PORTAL_URLS).
+   */
   url: string;
-  credentialsRef: VaultRef;
-  totpRef?: VaultRef;
+  /**
+   * The recipe (connectors/portal/recipes/<recipe>.json) that works this portal; the payer id when absent.
+   */
+  recipe?: string;
+  /**
+   * Reference to a secret in the gateway vault, never the secret itself.
+   */
+  credentialsRef: string;
+  /**
+   * Reference to a secret in the gateway vault, never the secret itself.
+   */
+  totpRef?: string;
+  /**
+   * Calls to this payer on this channel at once, per gateway process (default 128, half the step worker's 256 payer slots); more wait their turn, first come first served (src/workers/payer-limits.ts).
+   */
+  maxInFlight?: number;
+  /**
+   * How often a pended request's status page is read (default 60).
+   */
+  statusCheckMinutes?: number;
+  /**
+   * Browser sessions open on this portal at once, across cases (default 2).
+   */
+  maxSessions?: number;
 }
 export interface RuleVersion {
   version: string;

@@ -8,6 +8,10 @@ export type ReviewBehaviour =
   | 'pend'
   | 'pend2'
   | 'pend-deny'
+  /** Pended and never decided: every inquiry answers pended again (an SLA that runs out, an inquiry limit). */
+  | 'pend-forever'
+  /** Pended asking for documents (PWK with an attachment control number): decided once a 275 brings them. */
+  | 'pend-docs'
   | 'modify'
   | 'aaa'
   | 'aaa42'
@@ -23,6 +27,8 @@ export type EligibilityBehaviour = 'active' | 'inactive' | 'aaa' | 'aaa42';
 /** Member id prefix → behaviour. Longer prefixes first where one starts another. */
 export const reviewByMemberPrefix: ReadonlyArray<readonly [string, ReviewBehaviour]> = [
   ['PENDDENY', 'pend-deny'],
+  ['NOANSWER', 'pend-forever'],
+  ['DOCS', 'pend-docs'],
   ['PEND2', 'pend2'],
   ['PEND', 'pend'],
   ['DENY', 'deny'],

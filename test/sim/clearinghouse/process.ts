@@ -17,27 +17,51 @@ export interface SimProcess {
   readonly child: ChildProcess;
   received(): Promise<ReceivedRequest[]>;
   reset(): Promise<void>;
+  /** The payer changes its decision on the review of `traceNumber` (POST /_sim/decision). */
+  changeDecision(traceNumber: string, behaviour: 'approve' | 'deny' | 'modify'): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function startClearinghouseSim(
-  options: { slowMs?: number; timeoutMs?: number } = {},
+  options: {
+    slowMs?: number;
+    latencyMs?: number;
+    timeoutMs?: number;
+    login?: { username: string; password: string };
+  } = {},
 ): Promise<SimProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, '--port', '0', '--slow-ms', String(options.slowMs ?? 1500)],
+    [
+      '--import',
+      'tsx',
+      main,
+      '--port',
+      '0',
+      '--slow-ms',
+      String(options.slowMs ?? 1500),
+      '--latency-ms',
+      String(options.latencyMs ?? 0),
+    ],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...(options.login ? { SIM_LOGIN: `${options.login.username}:${options.login.password}` } : {}),
+      },
     },
   );
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`simulated clearinghouse did not start\nstdout: ${out}\nstderr: ${err}`));
-    }, options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => {
+        child.kill('SIGKILL');
+        reject(new Error(`simulated clearinghouse did not start\nstdout: ${out}\nstderr: ${err}`));
+      },
+      Math.max(options.timeoutMs ?? 0, 180_000),
+    );
     child.stderr!.on('data', (d) => {
       err += d;
     });
@@ -62,6 +86,14 @@ export function startClearinghouseSim(
         },
         async reset() {
           await fetch(`${url}/_sim/reset`, { method: 'POST' });
+        },
+        async changeDecision(traceNumber, behaviour) {
+          const res = await fetch(`${url}/_sim/decision`, {
+            method: 'POST',
+            body: JSON.stringify({ traceNumber, behaviour }),
+          });
+          if (res.status !== 204)
+            throw new Error(`the simulator did not change ${traceNumber}: ${res.status}`);
         },
         stop() {
           return new Promise<void>((done) => {

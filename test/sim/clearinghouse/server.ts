@@ -30,6 +30,7 @@ import {
   v,
   write271,
   write278Response,
+  write999Accept,
   write999Reject,
   writeTa1,
 } from './x12.ts';
@@ -41,10 +42,25 @@ export interface ReceivedRequest {
   readonly processingMode: string;
   readonly payloadId: string;
   /** What the payload was: a review request, an inquiry, a cancellation, an eligibility inquiry … */
-  readonly kind: '278-request' | '278-inquiry' | '278-cancel' | '270' | 'batch-results' | 'other';
+  readonly kind:
+    | '278-request'
+    | '278-inquiry'
+    | '278-cancel'
+    | '278-appeal'
+    /** A revised request (UM02 S): the EHR changed an order the payer holds. */
+    | '278-revision'
+    | '275'
+    | '270'
+    | 'batch-results'
+    | 'other';
+  /** A 275: the attachment control number (TRN02), its document kind (CAT/PWK01) and size (BIN01). */
+  readonly attachment?: { controlNumber: string; reportType: string; bytes: number; contentType: string };
   readonly traceNumber?: string;
   readonly memberId?: string;
   readonly serviceCodes: string[];
+  /** 278 requests: UM02 and the units asked for per service line (what a revision changed). */
+  readonly certificationType?: string;
+  readonly quantities?: number[];
   readonly interchangeControlNumber?: string;
   /** Whether the payer took the request in (a live submission, for 278 requests). */
   readonly accepted: boolean;
@@ -54,12 +70,20 @@ export interface ReceivedRequest {
 
 interface Review {
   readonly traceNumber: string;
-  readonly behaviour: ReviewBehaviour;
-  readonly request: ReadRequest;
+  /** A revision (278 UM02 S) replaces the request and re-reads the behaviour from it. */
+  behaviour: ReviewBehaviour;
+  request: ReadRequest;
   readonly certificationNumber: string;
   readonly administrativeReference: string;
+  /** The authorization's period, fixed when the payer took the review in: every answer repeats it. */
+  readonly period: { start: string; end: string };
   inquiries: number;
   state: 'pended' | 'decided' | 'cancelled';
+  /** pend-docs: the number the documents are asked under, and how many 275s brought them. */
+  readonly attachmentControlNumber: string;
+  documentsReceived: number;
+  /** A request for reconsideration (278 UM02 1 or 2): the letter's control number, letters received, decided. */
+  appeal?: { controlNumber: string; letters: number; decided: boolean };
 }
 
 export interface SimOptions {
@@ -67,14 +91,36 @@ export interface SimOptions {
   readonly host?: string;
   /** How long a "slow" payer waits before answering. */
   readonly slowMs?: number;
+  /** How long every request waits before it is answered (a payer's own processing time; bench/e2e --payer-ms). */
+  readonly latencyMs?: number;
   /** CORE ReceiverID / ISA id the simulator answers as. */
   readonly id?: string;
+  /** When set, every envelope must carry this CORE UserName/Password, else ErrorCode UnAuthorized (HTTP 401). */
+  readonly login?: { readonly username: string; readonly password: string };
 }
 
 export interface RunningSim {
   readonly url: string;
   readonly endpoint: string;
   stop(): Promise<void>;
+}
+
+/** Behaviours whose review starts pended (decided on a later inquiry, or never). */
+const pendingBehaviours: ReadonlySet<ReviewBehaviour> = new Set([
+  'pend',
+  'pend2',
+  'pend-deny',
+  'pend-forever',
+  'pend-docs',
+]);
+
+/** Decisions the `/_sim/decision` hook can change a review to. */
+const decisionBehaviours: ReadonlySet<ReviewBehaviour> = new Set(['approve', 'deny', 'modify']);
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const approvedPeriod = () => {
@@ -87,6 +133,7 @@ const approvedPeriod = () => {
 export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
   const simId = options.id ?? 'PAGWSIMCH';
   const slowMs = options.slowMs ?? 1500;
+  const latencyMs = options.latencyMs ?? 0;
   const received: ReceivedRequest[] = [];
   const reviews = new Map<string, Review>();
   const flakyServed = new Set<string>();
@@ -106,6 +153,23 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
   function answerFor(review: Review): ReviewAnswer {
     const { behaviour } = review;
     if (review.state === 'cancelled') return { action: 'C', certificationNumber: review.certificationNumber };
+    // An appeal this payer reverses once it has the letter: certified after appeal.
+    if (review.appeal?.decided)
+      return {
+        action: 'A1',
+        certificationNumber: review.certificationNumber,
+        period: review.period,
+        message: 'APPROVED ON APPEAL',
+        lines: requestedQuantities(review.request).map(() => ({ action: 'A1' as const })),
+      };
+    if (review.appeal)
+      return {
+        action: 'A4',
+        reason: '0U',
+        administrativeReference: review.administrativeReference,
+        message: 'RECONSIDERATION RECEIVED',
+        lines: requestedQuantities(review.request).map(() => ({ action: 'A4' as const })),
+      };
     const pendedAnswer: ReviewAnswer = {
       action: 'A4',
       reason: '0U',
@@ -113,6 +177,12 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
       message: 'PENDED FOR CLINICAL REVIEW',
       lines: requestedQuantities(review.request).map(() => ({ action: 'A4' as const })),
     };
+    if (review.state === 'pended' && review.behaviour === 'pend-docs')
+      return {
+        ...pendedAnswer,
+        message: 'SEND PROGRESS NOTES',
+        paperwork: { reportType: '09', controlNumber: review.attachmentControlNumber },
+      };
     if (review.state === 'pended') return pendedAnswer;
     switch (behaviour) {
       case 'deny':
@@ -127,7 +197,7 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         return {
           action: 'A6',
           certificationNumber: review.certificationNumber,
-          period: approvedPeriod(),
+          period: review.period,
           message: 'UNITS REDUCED',
           lines: requestedQuantities(review.request).map((q) => ({
             action: 'A6' as const,
@@ -138,7 +208,7 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         return {
           action: 'A1',
           certificationNumber: review.certificationNumber,
-          period: approvedPeriod(),
+          period: review.period,
           lines: requestedQuantities(review.request).map(() => ({ action: 'A1' as const })),
         };
     }
@@ -196,6 +266,7 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
       payloadId: envelope.PayloadID ?? '',
       serviceCodes: [] as string[],
     };
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const replyTo = {
       ReceiverID: envelope.SenderID ?? 'UNKNOWN',
       ProcessingMode: (envelope.ProcessingMode as 'RealTime') ?? 'RealTime',
@@ -211,6 +282,18 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         ...replyTo,
         ErrorCode: `${missing[0]}Required`,
         ErrorMessage: `${missing.join(', ')} missing`,
+      });
+      return;
+    }
+    if (
+      options.login &&
+      (envelope.UserName !== options.login.username || envelope.Password !== options.login.password)
+    ) {
+      received.push({ ...base, kind: 'other', accepted: false, disposition: 'core-error UnAuthorized' });
+      await reply(res, 401, {
+        ...replyTo,
+        ErrorCode: 'UnAuthorized',
+        ErrorMessage: 'UserName/Password refused',
       });
       return;
     }
@@ -311,6 +394,49 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
       return;
     }
 
+    if (request.setId === '275') {
+      // Additional information to support a review (005010X210): the attachment control number in TRN02 names the
+      // review that asked for it; the document is a base64 MIME body in BIN02.
+      const controlNumber = v(
+        request.segments.find((x) => x.tag === 'TRN'),
+        2,
+      );
+      const bin = request.segments.find((x) => x.tag === 'BIN');
+      const cat = request.segments.find((x) => x.tag === 'CAT');
+      const pwk = request.segments.find((x) => x.tag === 'PWK');
+      const review = [...reviews.values()].find(
+        (r) => r.attachmentControlNumber === controlNumber || r.appeal?.controlNumber === controlNumber,
+      );
+      if (review?.appeal?.controlNumber === controlNumber) review.appeal.letters++;
+      else if (review) review.documentsReceived++;
+      const body = Buffer.from(v(bin, 2), 'base64').toString('latin1');
+      received.push({
+        ...base,
+        kind: '275',
+        ...(review
+          ? {
+              traceNumber: review.traceNumber,
+              memberId: review.request ? reviewFacts(review.request).memberId : undefined,
+            }
+          : {}),
+        interchangeControlNumber: request.interchangeControlNumber,
+        accepted: Boolean(review),
+        disposition: review ? 'attachment received' : 'unknown attachment control number',
+        attachment: {
+          controlNumber,
+          reportType: v(pwk, 1) || (/Content-Description: X12 755 report type (\w+)/.exec(body)?.[1] ?? ''),
+          bytes: Number(v(bin, 1)),
+          contentType: /content-type:\s*([^\r\n;]+)/i.exec(body)?.[1]?.trim() ?? v(cat, 2),
+        },
+      });
+      await reply(res, 200, {
+        ...replyTo,
+        PayloadType: PayloadType.ack999,
+        Payload: write999Accept(envelopeFor(request), request, 'PI'),
+      });
+      return;
+    }
+
     if (request.setId !== '278') {
       received.push({ ...base, kind: 'other', accepted: false, disposition: 'unsupported' });
       await reply(res, 400, {
@@ -324,7 +450,17 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
     const facts = reviewFacts(request);
     const inquiry = request.version === '005010X215';
     const cancel = !inquiry && facts.certificationType === '3';
-    const kind = inquiry ? '278-inquiry' : cancel ? '278-cancel' : '278-request';
+    const appealing = !inquiry && (facts.certificationType === '1' || facts.certificationType === '2');
+    const revision = !inquiry && facts.certificationType === 'S';
+    const kind = inquiry
+      ? '278-inquiry'
+      : cancel
+        ? '278-cancel'
+        : appealing
+          ? '278-appeal'
+          : revision
+            ? '278-revision'
+            : '278-request';
     const behaviour = reviewBehaviour(facts.memberId, facts.serviceCodes);
     const record = (accepted: boolean, disposition: string) =>
       received.push({
@@ -333,6 +469,9 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         traceNumber: facts.traceNumber,
         memberId: facts.memberId,
         serviceCodes: facts.serviceCodes,
+        ...(inquiry
+          ? {}
+          : { certificationType: facts.certificationType, quantities: requestedQuantities(request) }),
         interchangeControlNumber: request.interchangeControlNumber,
         accepted,
         disposition,
@@ -371,12 +510,72 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         return;
       }
       review.inquiries++;
-      const decideAfter = review.behaviour === 'pend2' ? 2 : 1;
+      if (review.appeal && !review.appeal.decided && review.appeal.letters > 0) {
+        review.appeal.decided = true;
+        review.state = 'decided';
+      }
+      const decideAfter =
+        review.behaviour === 'pend2'
+          ? 2
+          : review.behaviour === 'pend-forever' ||
+              (review.behaviour === 'pend-docs' && review.documentsReceived === 0)
+            ? Number.POSITIVE_INFINITY
+            : 1;
       if (review.state === 'pended' && review.inquiries >= decideAfter) review.state = 'decided';
       record(true, `inquiry ${review.state}`);
       await respondWith(
         write278Response(envelopeFor(request), review.request, answerFor(review), '005010X215'),
         PayloadType.inquiryResponse278,
+      );
+      return;
+    }
+
+    if (appealing) {
+      // A request for reconsideration of a decided review: pended until its letter (a 275) is in.
+      const review = reviews.get(facts.traceNumber);
+      const pwk = request.segments.find((x) => x.tag === 'PWK' && v(x, 5) === 'AC');
+      if (!review) {
+        record(true, 'appeal-not-found');
+        await respondWith(
+          write278Response(envelopeFor(request), request, {
+            aaa: { code: 'AA', followUp: 'N', loop: '2000E' },
+          }),
+          PayloadType.response278,
+        );
+        return;
+      }
+      review.appeal = { controlNumber: v(pwk, 6), letters: 0, decided: false };
+      review.state = 'pended';
+      record(true, 'appeal received');
+      await respondWith(
+        write278Response(envelopeFor(request), review.request, answerFor(review)),
+        PayloadType.response278,
+      );
+      return;
+    }
+
+    if (revision) {
+      // A revised request for a review this payer holds: the new request replaces the old and is reviewed afresh
+      // (its behaviour read from it again); a revision of an unknown or cancelled review is refused (AAA).
+      const review = reviews.get(facts.traceNumber);
+      if (!review || review.state === 'cancelled') {
+        record(true, 'revision-not-found');
+        await respondWith(
+          write278Response(envelopeFor(request), request, {
+            aaa: { code: 'AA', followUp: 'N', loop: '2000E' },
+          }),
+          PayloadType.response278,
+        );
+        return;
+      }
+      review.request = request;
+      review.behaviour = behaviour;
+      review.inquiries = 0;
+      review.state = pendingBehaviours.has(behaviour) ? 'pended' : 'decided';
+      record(true, 'revised');
+      await respondWith(
+        write278Response(envelopeFor(request), review.request, answerFor(review)),
+        PayloadType.response278,
       );
       return;
     }
@@ -443,9 +642,11 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
       request,
       certificationNumber: `SIMCERT${String(++certificates).padStart(5, '0')}`,
       administrativeReference: `SIMREF${String(certificates).padStart(5, '0')}`,
+      period: approvedPeriod(),
       inquiries: 0,
-      state:
-        behaviour === 'pend' || behaviour === 'pend2' || behaviour === 'pend-deny' ? 'pended' : 'decided',
+      attachmentControlNumber: `ACN${String(certificates).padStart(7, '0')}`,
+      documentsReceived: 0,
+      state: pendingBehaviours.has(behaviour) ? 'pended' : 'decided',
     };
     reviews.set(facts.traceNumber, review);
 
@@ -483,6 +684,24 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
     if (req.method === 'GET' && url.pathname === '/_sim/received') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(received));
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/_sim/decision') {
+      // The payer changes its mind about a review it decided (a reopened review, a corrected decision): the next
+      // answer about the trace (an inquiry) gives the new decision. Body: { traceNumber, behaviour }.
+      readBody(req)
+        .then((body) => {
+          const { traceNumber, behaviour } = JSON.parse(body) as { traceNumber?: string; behaviour?: string };
+          const review = traceNumber ? reviews.get(traceNumber) : undefined;
+          if (!review || !decisionBehaviours.has(behaviour as ReviewBehaviour)) {
+            res.writeHead(404, { 'content-type': 'text/plain' }).end('no such review or behaviour');
+            return;
+          }
+          review.behaviour = behaviour as ReviewBehaviour;
+          review.state = 'decided';
+          res.writeHead(204).end();
+        })
+        .catch(done);
       return;
     }
     if (req.method === 'POST' && url.pathname === '/_sim/reset') {

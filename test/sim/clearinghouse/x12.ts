@@ -199,6 +199,8 @@ export interface ReviewAnswer {
     reason?: string;
   }>;
   readonly period?: { start: string; end: string };
+  /** A4: the documents asked for (PWK01 report type, PWK06 attachment control number); default PWK*AS*EL. */
+  readonly paperwork?: { readonly reportType: string; readonly controlNumber?: string };
 }
 
 /** A 278 response echoing the request's parties and services, with the payer's decision at both levels. */
@@ -247,7 +249,13 @@ export function write278Response(
       if (answer.period && (answer.action === 'A1' || answer.action === 'A6')) {
         out.push({ tag: 'DTP', elements: ['AAH', 'RD8', `${answer.period.start}-${answer.period.end}`] });
       }
-      if (answer.action === 'A4') out.push({ tag: 'PWK', elements: ['AS', 'EL'] });
+      if (answer.action === 'A4')
+        out.push({
+          tag: 'PWK',
+          elements: answer.paperwork?.controlNumber
+            ? [answer.paperwork.reportType, 'EL', '', '', 'AC', answer.paperwork.controlNumber]
+            : [answer.paperwork?.reportType ?? 'AS', 'EL'],
+        });
       if (answer.message) out.push({ tag: 'MSG', elements: [answer.message] });
       continue;
     }
@@ -358,5 +366,15 @@ export function write999Reject(
     { tag: 'IK4', elements: [String(failing.element), failing.elementRef, '7'] },
     { tag: 'IK5', elements: ['R', '5'] },
     { tag: 'AK9', elements: ['R', '1', '1', '0'] },
+  ]);
+}
+
+/** A 999 accepting a transaction set (a 275 with attachments, which has no business answer of its own). */
+export function write999Accept(envelope: SimEnvelope, request: ReadRequest, functionalId: string): string {
+  return writeSet(envelope, 'FA', '999', '005010X231A1', [
+    { tag: 'AK1', elements: [functionalId, request.groupControlNumber, request.version] },
+    { tag: 'AK2', elements: [request.setId, '0001', request.version] },
+    { tag: 'IK5', elements: ['A'] },
+    { tag: 'AK9', elements: ['A', '1', '1', '1'] },
   ]);
 }

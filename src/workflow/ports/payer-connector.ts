@@ -7,7 +7,7 @@
  * timed out or answered 5xx throws a GatewayError with `retriable: true`; a request we built wrongly (our bug,
  * a 999 rejection) throws a GatewayError with `retriable: false`.
  */
-import type { AuthorizationDecision, AuthorizationRequest, Period, Reason } from '../src/canonical/index.ts';
+import type { AuthorizationDecision, AuthorizationRequest, Period, Reason } from '../../canonical/index.ts';
 
 export type PayerChannel = 'x12' | 'pas' | 'portal';
 
@@ -86,4 +86,51 @@ export interface PayerConnector {
   ): Promise<{ live: boolean; outcome?: SubmissionOutcome }>;
   /** Withdraws a submission (278 with certification type 3, PAS cancel). */
   cancel(request: AuthorizationRequest, ctx: PayerCallContext): Promise<SubmissionOutcome>;
+  /**
+   * Sends a changed request for a submission the payer holds (X12 278 with certification type S, revised, naming the
+   * live review; PAS claim update): the EHR changed the order after it was submitted. Answered like a submission.
+   * Optional: a channel without it fails the step (a person takes it over, channel_failure).
+   */
+  update?(request: AuthorizationRequest, ctx: PayerCallContext): Promise<SubmissionOutcome>;
+  /**
+   * Sends documents the payer asked for on a pended request (X12 275 under the PWK attachment control number, PAS
+   * additional-information submission, portal upload). Optional: a channel without it leaves the documents to a
+   * person (the task stays open). Throws like submit: retriable when the payer could not be reached.
+   */
+  sendAttachments?(
+    request: AuthorizationRequest,
+    documents: readonly PayerAttachment[],
+    ctx: PayerCallContext,
+  ): Promise<{ readonly sent: number }>;
+  /**
+   * Asks the payer to reconsider a denial or partial approval (X12 278 with an appeal certification type, PAS, portal
+   * appeal form), with the appeal letter and evidence. Optional: without it an appeal goes to the payer's appeal
+   * address by e-mail.
+   */
+  appeal?(
+    request: AuthorizationRequest,
+    appeal: PayerAppeal,
+    ctx: PayerCallContext,
+  ): Promise<SubmissionOutcome>;
+}
+
+/** A document for the payer: what it answers, its type and its bytes (opened from the vault by the caller). */
+export interface PayerAttachment {
+  readonly documentId: string;
+  /** The payer's attachment control number (PWK06), when it gave one. */
+  readonly controlNumber?: string;
+  /** The kind of document asked for (X12 755 report type). */
+  readonly reportType: string;
+  readonly contentType: string;
+  readonly content: Buffer;
+}
+
+/** An appeal as a connector sends it. */
+export interface PayerAppeal {
+  readonly appealId: string;
+  /** The decision appealed (its certification or reference number). */
+  readonly previousAuthorizationNumber?: string;
+  readonly administrativeReference?: string;
+  readonly expedited: boolean;
+  readonly letter: PayerAttachment;
 }

@@ -1,0 +1,605 @@
+/**
+ * bench/e2e: the whole pipeline, order to payer to published decision (issue #17). Starts the gateway and the
+ * simulated clearinghouse as processes, sends HL7 v2 orders over HTTP, and reports:
+ * - intake rate (orders answered 201 per second) and drain rate (cases reaching a final state per second, whole run);
+ * - latency percentiles from the order's send to: the 201, the 270 at the payer, the 278 at the payer, `decided`,
+ *   `delivered` (payer times from the simulator's log, case times from case_events: one machine, one clock);
+ * - the gateway's RSS at rest and at its peak, its CPU per order, and (PostgreSQL) the server's CPU per order;
+ * - SQL statements and transactions per order, counted in the gateway's pg client (bench/e2e/gateway-process.ts),
+ *   with the most frequent statements; on PostgreSQL also pg_stat_database's commits;
+ * - floors measured in the same run on the same kind of database — a bare BEGIN/INSERT/COMMIT loop, a bare express
+ *   handler doing one INSERT, and with --bus kafka a bare kafkajs consume→produce passthrough — and the ratios.
+ * The machine's load average is printed with each run: on a shared machine compare ratios, not absolute rates.
+ *
+ *   npm run bench:e2e -- --db pg|embedded [--bus embedded|kafka] (--rate R [--duration S] | --burst N
+ *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import {
+  claimDueTimersParams,
+  claimDueTimersSql,
+  createApiToken,
+  type Database,
+  migrate,
+  openDatabase,
+} from '../src/store/index.ts';
+import { traceNumberFor } from '../src/workflow/case-workflow.ts';
+import { buildOrmOrder } from '../test/helpers/hl7-orders.ts';
+import { startKafka } from '../test/helpers/kafka.ts';
+import { startClearinghouseSim } from '../test/sim/clearinghouse/process.ts';
+import {
+  type FloorDatabase,
+  httpFloor,
+  insertCommitFloor,
+  kafkaPassthroughFloor,
+  type Rate,
+  startProcess,
+  stopProcess,
+} from './e2e/floors.ts';
+import { burst, type SentOrder, steady } from './e2e/load.ts';
+
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'embedded' },
+    bus: { type: 'string', default: 'embedded' },
+    rate: { type: 'string' },
+    duration: { type: 'string', default: '30' },
+    burst: { type: 'string' },
+    concurrency: { type: 'string', default: '16' },
+    'payer-ms': { type: 'string', default: '0' },
+    runs: { type: 'string', default: '1' },
+    'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'floor-seconds': { type: 'string', default: '5' },
+    'no-floors': { type: 'boolean', default: false },
+    'timeout-s': { type: 'string', default: '900' },
+    json: { type: 'string' },
+  },
+});
+const dbKind = values.db === 'pg' ? 'pg' : 'embedded';
+const busKind = values.bus === 'kafka' ? 'kafka' : 'embedded';
+const payerMs = Number(values['payer-ms']);
+const concurrency = Number(values.concurrency);
+if (!values.rate === !values.burst) throw new Error('give either --rate R or --burst N');
+const mode = values.rate
+  ? { kind: 'rate' as const, rate: Number(values.rate), seconds: Number(values.duration) }
+  : { kind: 'burst' as const, n: Number(values.burst) };
+const finalStates = ['delivered', 'failed', 'rejected', 'not_required', 'cancelled'];
+
+const order = (run: string) => (index: number) => {
+  const messageId = `E2E-${run}-${index}`;
+  return {
+    messageId,
+    body: buildOrmOrder({ messageId, memberId: `W${run}${index}`.slice(0, 20), cpt: '70553' }),
+  };
+};
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function stats(samples: number[]) {
+  const sorted = samples.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
+}
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+function procCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
+
+interface Counts {
+  statements: number;
+  transactions: number;
+  rollbacks: number;
+  byText: Record<string, number>;
+  cpuMs: number;
+}
+
+async function readCounts(pid: number, file: string): Promise<Counts> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Counts;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  throw new Error('the gateway wrote no counts');
+}
+
+async function pgServerFigures(admin: pg.Client, database: string) {
+  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+    database,
+  ]);
+  const stat = await admin.query<{ xact_commit: string }>(
+    'SELECT xact_commit FROM pg_stat_database WHERE datname = $1',
+    [database],
+  );
+  return {
+    commits: Number(stat.rows[0]?.xact_commit ?? 0),
+    cpu: new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)])),
+  };
+}
+
+/** The queue tables' churn (PostgreSQL): dead tuples left, tuples the claim indexes read, HOT updates. */
+const queueTables = ['timers', 'outbox', 'cases', 'audit_head'];
+interface TableFigures {
+  rel: string;
+  deadTuples: number;
+  liveTuples: number;
+  updates: number;
+  hotUpdates: number;
+  deletes: number;
+  indexTuplesRead: number;
+  autovacuums: number;
+}
+
+async function tableFigures(pool: Pick<pg.Pool, 'query'>): Promise<Map<string, TableFigures>> {
+  // Backends flush their statistics at most once a second: wait that out so the figures are complete.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const { rows } = await pool.query<{
+    rel: string;
+    dead: string;
+    live: string;
+    upd: string;
+    hot: string;
+    del: string;
+    idx_read: string;
+    autovacuums: string;
+  }>(
+    `SELECT t.relname AS rel, t.n_dead_tup AS dead, t.n_live_tup AS live, t.n_tup_upd AS upd,
+            t.n_tup_hot_upd AS hot, t.n_tup_del AS del, t.autovacuum_count + t.vacuum_count AS autovacuums,
+            COALESCE((SELECT sum(i.idx_tup_read) FROM pg_stat_user_indexes i WHERE i.relid = t.relid), 0) AS idx_read
+       FROM pg_stat_user_tables t WHERE t.relname = ANY($1)`,
+    [queueTables],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.rel,
+      {
+        rel: r.rel,
+        deadTuples: Number(r.dead),
+        liveTuples: Number(r.live),
+        updates: Number(r.upd),
+        hotUpdates: Number(r.hot),
+        deletes: Number(r.del),
+        indexTuplesRead: Number(r.idx_read),
+        autovacuums: Number(r.autovacuums),
+      },
+    ]),
+  );
+}
+
+function tableDelta(before: Map<string, TableFigures>, after: Map<string, TableFigures>, orders: number) {
+  return [...after.values()].map((a) => {
+    const b = before.get(a.rel);
+    const per = (x: number) => Number((x / Math.max(1, orders)).toFixed(2));
+    return {
+      rel: a.rel,
+      deadTuplesAtEnd: a.deadTuples,
+      liveTuplesAtEnd: a.liveTuples,
+      updatesPerOrder: per(a.updates - (b?.updates ?? 0)),
+      hotUpdateShare: Number(
+        ((a.hotUpdates - (b?.hotUpdates ?? 0)) / Math.max(1, a.updates - (b?.updates ?? 0))).toFixed(2),
+      ),
+      deletesPerOrder: per(a.deletes - (b?.deletes ?? 0)),
+      indexTuplesReadPerOrder: per(a.indexTuplesRead - (b?.indexTuplesRead ?? 0)),
+      vacuums: a.autovacuums - (b?.autovacuums ?? 0),
+    };
+  });
+}
+
+/**
+ * The step worker's claim as it runs at this moment (PostgreSQL), EXPLAIN ANALYZE inside a rolled-back transaction:
+ * shows whether the claim index serves ORDER BY due_at, id (no Sort node) and how many rows and buffers it reads.
+ */
+async function explainClaim(pool: pg.Pool): Promise<string[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const lines: string[] = [];
+    for (const lane of ['payer', 'local'] as const) {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${claimDueTimersSql}`,
+        claimDueTimersParams({
+          now: new Date(),
+          workerId: 'bench-explain',
+          leaseMs: 15_000,
+          limit: 16,
+          kinds: ['workflow.advance'],
+          lane,
+        }),
+      );
+      lines.push(`lane ${lane}:`, ...rows.map((r) => `  ${r['QUERY PLAN']}`));
+    }
+    return lines;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
+  }
+}
+
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
+async function runOnce(runIndex: number) {
+  const run = `${Date.now().toString(36)}${runIndex}`;
+  const load = loadavg();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
+  for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'DATA_DIR', 'PAGW_CONFIG', 'MLLP_PORT'])
+    delete env[name];
+  let floorDb: FloorDatabase;
+  let admin: pg.Client | undefined;
+  // One database per bench process: two benches on one server (shared machine) must not drop each other's.
+  const benchDatabase = `pagw_bench_${process.pid}`;
+  try {
+    if (dbKind === 'pg') {
+      admin = new pg.Client({ connectionString: values['pg-url'] });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${benchDatabase}`);
+      const url = new URL(values['pg-url']!);
+      url.pathname = `/${benchDatabase}`;
+      env.DATABASE_URL = url.toString();
+      floorDb = { kind: 'pg', url: url.toString() };
+    } else {
+      const dir = mkdtempSync(path.join(tmpdir(), 'pagw-e2e-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      env.DATA_DIR = dir;
+      floorDb = { kind: 'embedded' };
+    }
+    const topics = [
+      'pa.orders.hl7v2',
+      'pa.orders.fhir',
+      'pa.status.v1',
+      'pa.claimresponse.v1',
+      'pa.deadletter.v1',
+      'pa.notify.email.v1',
+      'pa.hl7v2.status.v1',
+    ];
+    let brokers: string[] | undefined;
+    if (busKind === 'kafka') {
+      const cluster = await startKafka(
+        [...topics, 'bench.floor.in', 'bench.floor.out'].map((name) => ({ name, partitions: 4 })),
+      );
+      cleanups.push(() => cluster.stop());
+      brokers = cluster.brokers;
+      env.KAFKA_BROKERS = brokers.join(',');
+    }
+    const sim = await startClearinghouseSim({ latencyMs: payerMs });
+    cleanups.push(() => sim.stop());
+    env.CLEARINGHOUSE_ENDPOINTS = `pagw-sim=${sim.endpoint}`;
+
+    // Floors first, on the same kind of database, while nothing else of the bench runs.
+    const floors: { insertCommit?: Rate; http?: Rate; kafka?: Rate } = {};
+    if (!values['no-floors']) {
+      const seconds = Number(values['floor-seconds']);
+      floors.insertCommit = await insertCommitFloor(floorDb, seconds, concurrency);
+      floors.http = await httpFloor(
+        floorDb,
+        mode.kind === 'burst' ? mode.n : 1000,
+        concurrency,
+        order(`F${run}`),
+      );
+      if (brokers) {
+        floors.kafka = await kafkaPassthroughFloor(
+          brokers,
+          { input: 'bench.floor.in', output: 'bench.floor.out' },
+          2000,
+          (i) => ({
+            key: `k${i}`,
+            value: order(`K${run}`)(i).body,
+            headers: { 'pagw-tenant': 'clinic-a' },
+          }),
+        );
+      }
+    }
+
+    // The token, written before the gateway starts (the embedded database is the gateway's once it runs).
+    const setup = await openDatabase(
+      env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.DATA_DIR! },
+    );
+    await migrate(setup.pool);
+    const { token } = await createApiToken(setup.pool, {
+      tenant: 'clinic-a',
+      roles: ['ehr'],
+      label: 'bench',
+      at: new Date(),
+    });
+    await setup.close();
+
+    const countsFile = path.join(tmpdir(), `pagw-e2e-counts-${process.pid}-${run}.json`);
+    cleanups.push(() => rmSync(countsFile, { force: true }));
+    const started = Date.now();
+    const gateway = await startProcess(
+      'bench/e2e/gateway-process.ts',
+      { ...env, PAGW_BENCH_COUNTS: countsFile },
+      /listening on (http:\/\/\S+)/,
+    );
+    cleanups.push(() => stopProcess(gateway.child));
+    const pid = gateway.child.pid!;
+    const startSeconds = (Date.now() - started) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const rssAtRest = procStatus(pid, 'VmRSS');
+    const db: Database = await openDatabase(
+      env.DATABASE_URL
+        ? { databaseUrl: env.DATABASE_URL, poolSize: 2 }
+        : { dataDir: env.DATA_DIR!, poolSize: 2 },
+    );
+    cleanups.push(() => db.close());
+    const target = {
+      url: gateway.match[1]!,
+      path: '/orders/hl7v2',
+      token,
+      contentType: 'x-application/hl7-v2+er7',
+    };
+    const waitFinal = async (ids: string[], deadline: number) => {
+      for (;;) {
+        const { rows } = await db.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM cases WHERE id = ANY($1) AND state = ANY($2)',
+          [ids, finalStates],
+        );
+        if (rows[0]!.n >= ids.length || Date.now() > deadline) return rows[0]!.n;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    // Warm-up: 20 orders through the whole pipeline (JIT, caches, connections), not counted.
+    const warm = await burst(target, 20, 4, order(`W${run}`));
+    await waitFinal(
+      warm.flatMap((s) => (s.caseId ? [s.caseId] : [])),
+      Date.now() + 120_000,
+    );
+
+    const counts0 = await readCounts(pid, countsFile);
+    const server0 = admin ? await pgServerFigures(admin, benchDatabase) : undefined;
+    const tables0 = admin ? await tableFigures(db.pool) : undefined;
+    const t0 = Date.now();
+    const sent: SentOrder[] =
+      mode.kind === 'burst'
+        ? await burst(target, mode.n, concurrency, order(run))
+        : await steady(target, mode.rate, mode.seconds, order(run));
+    const intakeEnd = Math.max(...sent.map((s) => s.respondedAt));
+    // While the backlog is there (a burst's intake just ended).
+    const claimPlan = admin
+      ? await explainClaim(db.pool).catch((e: Error) => [`EXPLAIN failed: ${e.message}`])
+      : [];
+    const accepted = sent.filter((s) => s.caseId);
+    const ids = accepted.map((s) => s.caseId!);
+    const finalCount = await waitFinal(ids, Date.now() + Number(values['timeout-s']) * 1000);
+    const counts1 = await readCounts(pid, countsFile);
+    const server1 = admin ? await pgServerFigures(admin, benchDatabase) : undefined;
+    const tables1 = admin ? await tableFigures(db.pool) : undefined;
+    const peakRss = procStatus(pid, 'VmHWM');
+    const gatewayCpuMs = counts1.cpuMs - counts0.cpuMs;
+
+    // Latencies.
+    const received = await sim.received();
+    const firstAt = new Map<string, number>();
+    for (const r of received) {
+      if (!r.traceNumber || (r.kind !== '270' && r.kind !== '278-request')) continue;
+      const key = `${r.kind}:${r.traceNumber}`;
+      if (!firstAt.has(key)) firstAt.set(key, Date.parse(r.at));
+    }
+    const { rows: events } = await db.pool.query<{
+      case_id: string;
+      event: string;
+      to_state: string;
+      at: Date;
+    }>(
+      `SELECT case_id, event, to_state, at FROM case_events WHERE case_id = ANY($1) AND (event IN ('decided', 'delivered') OR to_state = ANY($2))`,
+      [ids, finalStates],
+    );
+    const eventAt = new Map<string, number>();
+    let lastFinal = 0;
+    for (const e of events) {
+      eventAt.set(`${e.event}:${e.case_id}`, e.at.getTime());
+      if (finalStates.includes(e.to_state)) lastFinal = Math.max(lastFinal, e.at.getTime());
+    }
+    const states = await db.pool.query<{ state: string; n: number }>(
+      'SELECT state, count(*)::int AS n FROM cases WHERE id = ANY($1) GROUP BY state ORDER BY state',
+      [ids],
+    );
+    const since = (s: SentOrder, at: number | undefined) => (at === undefined ? Number.NaN : at - s.sentAt);
+    const latency = {
+      intake: stats(accepted.map((s) => s.respondedAt - s.sentAt)),
+      to270: stats(accepted.map((s) => since(s, firstAt.get(`270:${traceNumberFor(s.caseId!)}`)))),
+      to278: stats(accepted.map((s) => since(s, firstAt.get(`278-request:${traceNumberFor(s.caseId!)}`)))),
+      toDecided: stats(accepted.map((s) => since(s, eventAt.get(`decided:${s.caseId}`)))),
+      toDelivered: stats(accepted.map((s) => since(s, eventAt.get(`delivered:${s.caseId}`)))),
+      // Per case, not from the order: what the delivery step itself adds (publication of the decision's events).
+      decidedToDelivered: stats(
+        accepted.map((s) => {
+          const decided = eventAt.get(`decided:${s.caseId}`);
+          const delivered = eventAt.get(`delivered:${s.caseId}`);
+          return decided === undefined || delivered === undefined ? Number.NaN : delivered - decided;
+        }),
+      ),
+    };
+    const perOrder = (x: number) => x / Math.max(1, accepted.length);
+    const byText = Object.entries(counts1.byText)
+      .map(([text, n]) => [text, n - (counts0.byText[text] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const intakeRate = accepted.length / ((intakeEnd - t0) / 1000);
+    const drainRate = finalCount / ((Math.max(lastFinal, t0 + 1) - t0) / 1000);
+    const result = {
+      run,
+      loadAverage: load.map((x) => Number(x.toFixed(2))),
+      loadAverageAfter: loadavg().map((x) => Number(x.toFixed(2))),
+      db: dbKind,
+      bus: busKind,
+      mode,
+      payerMs,
+      concurrency,
+      sent: sent.length,
+      accepted: accepted.length,
+      final: finalCount,
+      states: Object.fromEntries(states.rows.map((r) => [r.state, r.n])),
+      intakeRate,
+      drainRate,
+      latency,
+      gatewayStartSeconds: startSeconds,
+      rssAtRestMb: rssAtRest,
+      peakRssMb: peakRss,
+      gatewayCpuMsPerOrder: perOrder(gatewayCpuMs),
+      serverCpuMsPerOrder: server0 && server1 ? perOrder(cpuDelta(server0.cpu, server1.cpu)) : undefined,
+      statementsPerOrder: perOrder(counts1.statements - counts0.statements),
+      transactionsPerOrder: perOrder(counts1.transactions - counts0.transactions),
+      serverCommitsPerOrder: server0 && server1 ? perOrder(server1.commits - server0.commits) : undefined,
+      claimPlan,
+      queueTables: tables0 && tables1 ? tableDelta(tables0, tables1, accepted.length) : undefined,
+      topStatements: byText
+        .slice(0, 15)
+        .map(([text, n]) => ({ perOrder: Number(perOrder(n).toFixed(2)), text })),
+      floors,
+      ratios: {
+        intakeToInsertCommit: floors.insertCommit ? intakeRate / floors.insertCommit.perSecond : undefined,
+        intakeToHttpFloor: floors.http ? intakeRate / floors.http.perSecond : undefined,
+        drainToKafkaPassthrough: floors.kafka ? drainRate / floors.kafka.perSecond : undefined,
+      },
+    };
+    return result;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (admin) {
+      await admin.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`).catch(() => {});
+      await admin.end();
+    }
+  }
+}
+
+type Result = Awaited<ReturnType<typeof runOnce>>;
+
+const ms = (x: number) =>
+  Number.isFinite(x) ? `${x >= 10_000 ? (x / 1000).toFixed(1) + ' s' : `${Math.round(x)} ms`}` : '—';
+const fixed = (x: number | undefined, digits = 1) =>
+  x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
+
+function print(r: Result): void {
+  const what =
+    r.mode.kind === 'burst'
+      ? `burst of ${r.mode.n} at concurrency ${r.concurrency}`
+      : `${r.mode.rate} orders/s for ${r.mode.seconds} s`;
+  console.log(
+    `\n== bench:e2e  db=${r.db} bus=${r.bus}  ${what}  payer=${r.payerMs} ms  load average ${r.loadAverage.join(' ')} (after: ${r.loadAverageAfter.join(' ')})`,
+  );
+  console.log(
+    `  orders sent ${r.sent}, accepted ${r.accepted}, final ${r.final}  states ${JSON.stringify(r.states)}`,
+  );
+  console.log(`  intake ${fixed(r.intakeRate)} orders/s   drain ${fixed(r.drainRate)} cases/s (whole run)`);
+  console.log('  latency from the order             p50       p90       p99       max');
+  for (const [label, s] of [
+    ['201 answered', r.latency.intake],
+    ['270 at the payer', r.latency.to270],
+    ['278 at the payer', r.latency.to278],
+    ['decided', r.latency.toDecided],
+    ['delivered', r.latency.toDelivered],
+    ['decided → delivered (per case)', r.latency.decidedToDelivered],
+  ] as const) {
+    console.log(
+      `  ${label.padEnd(30)} ${ms(s.p50).padStart(9)} ${ms(s.p90).padStart(9)} ${ms(s.p99).padStart(9)} ${ms(s.max).padStart(9)}  (n=${s.n})`,
+    );
+  }
+  console.log(
+    `  gateway RSS at rest ${fixed(r.rssAtRestMb, 0)} MB, peak ${fixed(r.peakRssMb, 0)} MB; started in ${fixed(r.gatewayStartSeconds)} s`,
+  );
+  console.log(
+    `  CPU per order: gateway ${fixed(r.gatewayCpuMsPerOrder)} ms${r.serverCpuMsPerOrder === undefined ? '' : `, PostgreSQL ${fixed(r.serverCpuMsPerOrder)} ms`}`,
+  );
+  console.log(
+    `  per order: ${fixed(r.statementsPerOrder)} SQL statements, ${fixed(r.transactionsPerOrder)} transactions${r.serverCommitsPerOrder === undefined ? '' : `, ${fixed(r.serverCommitsPerOrder)} server commits (pg_stat_database)`}`,
+  );
+  for (const t of r.topStatements.slice(0, 10))
+    console.log(`    ${String(t.perOrder).padStart(6)}  ${t.text}`);
+  if (r.claimPlan.length > 0)
+    console.log(`  step claim at the end of intake (EXPLAIN ANALYZE):\n    ${r.claimPlan.join('\n    ')}`);
+  for (const t of r.queueTables ?? [])
+    console.log(
+      `  table ${t.rel.padEnd(10)} per order: ${t.updatesPerOrder} updates (${Math.round(t.hotUpdateShare * 100)} % HOT), ${t.deletesPerOrder} deletes, ${t.indexTuplesReadPerOrder} index tuples read; at the end ${t.deadTuplesAtEnd} dead / ${t.liveTuplesAtEnd} live tuples, ${t.vacuums} vacuums`,
+    );
+  const f = r.floors;
+  if (f.insertCommit)
+    console.log(
+      `  floor: bare BEGIN/INSERT/COMMIT x${r.concurrency}   ${fixed(f.insertCommit.perSecond, 0)} /s  → intake ratio ${fixed(r.ratios.intakeToInsertCommit, 2)}`,
+    );
+  if (f.http)
+    console.log(
+      `  floor: bare express + one INSERT     ${fixed(f.http.perSecond, 0)} /s  → intake ratio ${fixed(r.ratios.intakeToHttpFloor, 2)}`,
+    );
+  if (f.kafka)
+    console.log(
+      `  floor: bare kafkajs passthrough      ${fixed(f.kafka.perSecond, 0)} /s  → drain ratio ${fixed(r.ratios.drainToKafkaPassthrough, 2)}`,
+    );
+}
+
+const runs = Number(values.runs);
+const results: Result[] = [];
+for (let i = 0; i < runs; i++) {
+  const result = await runOnce(i);
+  print(result);
+  results.push(result);
+  if (values.json) appendFileSync(values.json, `${JSON.stringify(result)}\n`);
+}
+if (runs > 1) {
+  const median = (pick: (r: Result) => number | undefined) => {
+    const xs = results
+      .map(pick)
+      .filter((x): x is number => x !== undefined && Number.isFinite(x))
+      .sort((a, b) => a - b);
+    return xs.length ? xs[Math.floor(xs.length / 2)]! : Number.NaN;
+  };
+  console.log(`\n== median of ${runs} runs`);
+  console.log(
+    `  intake ${fixed(median((r) => r.intakeRate))} /s, drain ${fixed(median((r) => r.drainRate))} /s`,
+  );
+  console.log(
+    `  order → 278 p50 ${ms(median((r) => r.latency.to278.p50))}, p99 ${ms(median((r) => r.latency.to278.p99))}; → delivered p50 ${ms(median((r) => r.latency.toDelivered.p50))}`,
+  );
+  console.log(
+    `  RSS at rest ${fixed(
+      median((r) => r.rssAtRestMb),
+      0,
+    )} MB, peak ${fixed(
+      median((r) => r.peakRssMb),
+      0,
+    )} MB`,
+  );
+  console.log(
+    `  statements/order ${fixed(median((r) => r.statementsPerOrder))}, transactions/order ${fixed(median((r) => r.transactionsPerOrder))}`,
+  );
+  console.log(
+    `  ratios: intake/INSERT floor ${fixed(
+      median((r) => r.ratios.intakeToInsertCommit),
+      2,
+    )}, intake/HTTP floor ${fixed(
+      median((r) => r.ratios.intakeToHttpFloor),
+      2,
+    )}`,
+  );
+}
+process.exit(0);

@@ -13,6 +13,7 @@ import {
   listCases,
   loadRetryContext,
   type Sql,
+  withReadSnapshot,
 } from '../store/index.ts';
 import { caseStates, isCaseState } from '../workflow/case-state-machine.ts';
 import { principalOf, requireRole } from './auth.ts';
@@ -109,17 +110,25 @@ export function casesRouter(sql: Sql, options: CasesRouterOptions = {}): Router 
 
   router.get('/cases/:id', readers, async (req, res) => {
     const { tenant, roles } = principalOf(res);
-    const record = await getCase(sql, tenant, req.params.id as string);
+    const full = caseViewFor(roles) !== 'operational';
+    // One snapshot for the row, its events and its retry context: read apart, a decision could be missing beside the
+    // event that recorded it.
+    const found = await withReadSnapshot(sql, async (snapshot) => {
+      const record = await getCase(snapshot, tenant, req.params.id as string);
+      if (!record) return undefined;
+      const events = await listCaseEvents(snapshot, tenant, record.id);
+      const retryContext = full ? await loadRetryContext(snapshot, record) : undefined;
+      return { record, events, retryContext };
+    });
     // Another tenant's case answers exactly like a missing one: 404, never 403, so ids leak nothing.
-    if (!record) throw new NotFoundError('PAGW_CASE_NOT_FOUND', 'Case not found');
-    const events = await listCaseEvents(sql, tenant, record.id);
+    if (!found) throw new NotFoundError('PAGW_CASE_NOT_FOUND', 'Case not found');
+    const { record, events, retryContext } = found;
     res.setHeader('cache-control', 'no-store');
-    if (caseViewFor(roles) === 'operational') {
+    if (!full) {
       const payer = options.payerInfo?.(record, options.now?.() ?? new Date());
       res.json({ ...caseSummary(record), view: 'operational', ...operationalCase(record, payer), events });
       return;
     }
-    const retryContext = await loadRetryContext(sql, record);
     res.json({
       ...caseSummary(record),
       view: 'full',

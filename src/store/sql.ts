@@ -36,3 +36,16 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
     endSignals(client, committed);
   }
 }
+
+/**
+ * Runs several reads against one snapshot (a read-only REPEATABLE READ transaction), so that what they return
+ * belongs together: a case row and its events read in two statements could otherwise show an event beside the
+ * state it replaced. Given a client already inside a transaction, the reads simply join it.
+ */
+export async function withReadSnapshot<T>(sql: Sql | pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  if (!('connect' in sql)) return work(sql);
+  return withTransaction(sql as pg.Pool, async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return work(tx);
+  });
+}

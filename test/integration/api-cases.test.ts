@@ -136,4 +136,41 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     expect(res.status).toBe(404);
     expect((await readJson(res)).issue[0].details.coding[0].code).toBe('PAGW_HTTP_NOT_FOUND');
   });
+  it('shows a case and its events from one snapshot while the case is moving', async () => {
+    // Regression: the row and its events used to be read in two statements, so a reader could see an event beside the
+    // state (or version) it replaced. Here one writer moves a case through many transitions while readers poll it;
+    // every answer must hold exactly as many events as the version it shows.
+    const { token } = await createApiToken(db.pool, { tenant: 'clinic-snap', roles: ['ehr'], at: clock.now() });
+    const moving = (await insertSampleCase(db.pool, { tenant: 'clinic-snap' })).id;
+    const move = (event: 'validated' | 'eligibility_checked' | 'review_requested' | 'review_escalated') =>
+      withTransaction(db.pool, (tx) =>
+        transitionCase(tx, { tenant: 'clinic-snap', caseId: moving, event, actor: testActor, at: clock.now() }),
+      );
+    const first = await readJson(await get(`/cases/${moving}`, token));
+    expect(first.events).toHaveLength(first.version);
+
+    let writing = true;
+    const writer = (async () => {
+      try {
+        for (const event of ['validated', 'eligibility_checked', 'review_requested'] as const) await move(event);
+        for (let i = 0; i < 120; i++) await move('review_escalated');
+      } finally {
+        writing = false;
+      }
+    })();
+    const seen: Array<{ version: number; events: number }> = [];
+    const reader = async () => {
+      while (writing) {
+        const body = await readJson(await get(`/cases/${moving}`, token));
+        seen.push({ version: body.version, events: body.events.length });
+        expect(body.events.at(-1).toState).toBe(body.state);
+      }
+    };
+    await Promise.all([writer, reader(), reader()]);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((s) => s.events !== s.version)).toEqual([]);
+    const last = await readJson(await get(`/cases/${moving}`, token));
+    expect(last.version).toBe(first.version + 123);
+    expect(last.events).toHaveLength(last.version);
+  });
 });

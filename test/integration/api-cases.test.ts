@@ -140,11 +140,21 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     // Regression: the row and its events used to be read in two statements, so a reader could see an event beside the
     // state (or version) it replaced. Here one writer moves a case through many transitions while readers poll it;
     // every answer must hold exactly as many events as the version it shows.
-    const { token } = await createApiToken(db.pool, { tenant: 'clinic-snap', roles: ['ehr'], at: clock.now() });
+    const { token } = await createApiToken(db.pool, {
+      tenant: 'clinic-snap',
+      roles: ['ehr'],
+      at: clock.now(),
+    });
     const moving = (await insertSampleCase(db.pool, { tenant: 'clinic-snap' })).id;
     const move = (event: 'validated' | 'eligibility_checked' | 'review_requested' | 'review_escalated') =>
       withTransaction(db.pool, (tx) =>
-        transitionCase(tx, { tenant: 'clinic-snap', caseId: moving, event, actor: testActor, at: clock.now() }),
+        transitionCase(tx, {
+          tenant: 'clinic-snap',
+          caseId: moving,
+          event,
+          actor: testActor,
+          at: clock.now(),
+        }),
       );
     const first = await readJson(await get(`/cases/${moving}`, token));
     expect(first.events).toHaveLength(first.version);
@@ -152,7 +162,8 @@ describe(`HTTP API: auth, tenancy and cases on ${testDatabaseKind()}`, () => {
     let writing = true;
     const writer = (async () => {
       try {
-        for (const event of ['validated', 'eligibility_checked', 'review_requested'] as const) await move(event);
+        for (const event of ['validated', 'eligibility_checked', 'review_requested'] as const)
+          await move(event);
         for (let i = 0; i < 120; i++) await move('review_escalated');
       } finally {
         writing = false;

@@ -1,6 +1,7 @@
 /**
  * The Da Vinci PAS PayerConnector: `Claim/$submit`, `Claim/$inquire` follow-up and reconciliation, cancellation
- * by a Claim update, SMART Backend Services auth, and subscriptions where the payer offers them.
+ * and changed orders by a Claim update, documents the payer asked for by `$submit-attachment` (changes.ts), SMART
+ * Backend Services auth, and subscriptions where the payer offers them.
  *
  * Safety rules, as in connectors/x12 (the same payer_submissions log, channel 'pas'):
  * 1. An earlier submit that was ANSWERED returns its stored outcome: nothing is sent again.
@@ -29,6 +30,7 @@ import { type PayerDirectory, pasChannel } from '../../src/workflow/rules/payer-
 import type { PasChannel, PayerFile } from '../../src/workflow/rules/types.generated.ts';
 import { ClearinghouseError } from '../x12/errors.ts';
 import type { SubmissionPurpose, SubmissionRecord, X12Store } from '../x12/store.ts';
+import { createPasChanges } from './changes.ts';
 import { PasError } from './errors.ts';
 import { outcomeOfRefusal, outcomeOfResponse } from './read-response.ts';
 import {
@@ -362,8 +364,22 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
     return outcome;
   }
 
+  // Claim updates and additional information (changes.ts): the same recorded exchanges, retries and answers.
+  const changes = createPasChanges({
+    store,
+    clock,
+    channelOf,
+    buildContext,
+    withRetries: (channel, operation) => withRetries(channel, operation),
+    exchange,
+    settle,
+    afterAnswer,
+  });
+
   return {
     channel: 'pas',
+    update: changes.update,
+    sendAttachments: changes.sendAttachments,
 
     async checkEligibility(_request, _ctx) {
       // PAS has no eligibility inquiry: coverage is part of the request, and a payer refuses an unknown member.

@@ -12,11 +12,14 @@ import type {
   Bundle,
   ClaimResponse,
   ClaimResponseItem,
+  CommunicationRequest,
   Extension,
   OperationOutcome,
+  Resource,
 } from '@medplum/fhirtypes';
 import type {
   AuthorizationDecision,
+  DocumentRequest,
   LineDecision,
   Outcome,
   Period,
@@ -90,6 +93,48 @@ function overall(lines: readonly LineDecision[]): { outcome: Outcome; action?: R
   }
   if ([...outcomes].every((o) => o === 'cancelled')) return { outcome: 'cancelled', action: 'C' };
   return { outcome: 'modified', action: 'A6' };
+}
+
+const REPORT_TYPE = 'https://codesystem.x12.org/005010/755';
+
+/**
+ * What the payer asks to be sent on a pended request: each CommunicationRequest the ClaimResponse references (PAS
+ * CommunicationRequest: identifier = the tracking control number to send it under, X12 PWK06; category = the X12 755
+ * report type, PWK01; payload text = what the payer says it wants).
+ */
+function documentsRequestedOf(body: unknown, cr: ClaimResponse): DocumentRequest[] {
+  const entries =
+    (body as Bundle | undefined)?.resourceType === 'Bundle' ? ((body as Bundle).entry ?? []) : [];
+  const contained = (cr.contained ?? []) as Resource[];
+  const out: DocumentRequest[] = [];
+  for (const ref of cr.communicationRequest ?? []) {
+    const target = ref.reference;
+    const found = (
+      target?.startsWith('#')
+        ? contained.find((r) => `#${r.id}` === target)
+        : entries.find(
+            (e) =>
+              e.fullUrl === target ||
+              (e.resource && `${e.resource.resourceType}/${e.resource.id}` === target),
+          )?.resource
+    ) as CommunicationRequest | undefined;
+    if (found?.resourceType !== 'CommunicationRequest') continue;
+    const type = found.category?.[0]?.coding?.find((c) => c.code);
+    if (!type?.code) continue;
+    const said = found.payload?.[0]?.contentString;
+    const medium = found.medium?.[0]?.coding?.[0]?.code;
+    const control = found.identifier?.[0]?.value;
+    out.push({
+      type: {
+        system: type.system ?? REPORT_TYPE,
+        code: type.code,
+        ...((type.display ?? said) ? { display: type.display ?? said } : {}),
+      },
+      ...(medium ? { transmission: medium } : {}),
+      ...(control ? { attachmentControlNumber: control } : {}),
+    });
+  }
+  return out;
 }
 
 /** The first ClaimResponse of a PAS response Bundle (or a bare ClaimResponse). */
@@ -183,7 +228,16 @@ export function outcomeOfResponse(body: unknown, read: ReadContext): SubmissionO
     decidedAt: read.decidedAt,
     rawMessageRef: read.rawMessageRef,
   };
-  if (outcome === 'pended') return { kind: 'pended', decision, checkAfterMs: read.checkAfterMs };
+  if (outcome === 'pended') {
+    const documentsRequested = documentsRequestedOf(body, cr);
+    return {
+      kind: 'pended',
+      decision: documentsRequested.length
+        ? { ...decision, documentsRequested, followUp: 'send_documentation' }
+        : decision,
+      checkAfterMs: read.checkAfterMs,
+    };
+  }
   return { kind: 'decided', decision };
 }
 

@@ -51,7 +51,7 @@ const PLACE_OF_SERVICE =
   'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set';
 const SUBSCRIBER_RELATIONSHIP = 'http://terminology.hl7.org/CodeSystem/subscriber-relationship';
 
-const urn = (ctx: PasBuildContext, what: string) =>
+export const urn = (ctx: PasBuildContext, what: string) =>
   `urn:uuid:${deterministicUuid('pas-request', ctx.caseId, what)}`;
 const idOf = (fullUrl: string) => fullUrl.slice('urn:uuid:'.length);
 
@@ -455,8 +455,15 @@ function build(
         { system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: urgent ? 'stat' : 'normal' },
       ],
     },
+    // A whole cancellation says so on the Claim as well as on every item (PAS "Updating Authorization Requests").
     ...(kind === 'cancel'
       ? {
+          extension: [
+            {
+              url: PasExtension.certificationType,
+              valueCodeableConcept: { coding: [{ system: X12System.certificationType, code: '3' }] },
+            },
+          ],
           related: [
             {
               claim: { identifier: trace },
@@ -532,6 +539,11 @@ function build(
     );
   }
   return { bundle, claim };
+}
+
+/** The request Bundle and its Claim as a new submission would carry them (the base of a claim update). */
+export function buildPasRequestParts(request: AuthorizationRequest, ctx: PasBuildContext): Built {
+  return build(request, ctx, 'submit');
 }
 
 /** The `Claim/$submit` request Bundle, validated against the PAS request-bundle profile. */

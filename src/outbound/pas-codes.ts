@@ -29,6 +29,11 @@ export const PasExtension = {
   errorElement: `${PAS_SD}/extension-errorElement`,
   errorPath: `${PAS_SD}/extension-errorPath`,
   errorFollowupAction: `${PAS_SD}/extension-errorFollowupAction`,
+  /** Claim update: how an item or supportingInfo entry changed since the prior version (PASInformationChangeMode). */
+  infoChanged: `${PAS_SD}/extension-infoChanged`,
+  /** Claim update: the entry is withdrawn (a modifier extension). */
+  infoCancelled: `${PAS_SD}/modifierextension-infoCancelled`,
+  serviceLineNumber: `${PAS_SD}/extension-serviceLineNumber`,
 } as const;
 
 /** X12 code systems as the PAS value sets bind them. */

@@ -35,6 +35,7 @@ export const PasProfile = {
   insurer: `${base}/profile-insurer`,
   requestor: `${base}/profile-requestor`,
   coverage: `${base}/profile-coverage`,
+  documentReference: `${base}/profile-documentreference`,
 } as const;
 
 export interface ProfileReport {

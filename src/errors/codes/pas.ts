@@ -45,6 +45,24 @@ export const pasErrorCodes = {
     summary:
       "The payer's answer is not a readable PAS response (no Bundle with a ClaimResponse first, or one about another Claim); the submission's fate is reconciled with $inquire.",
   },
+  PAGW_PAS_NOTHING_TO_UPDATE: {
+    httpStatus: 409,
+    retriable: false,
+    summary:
+      'A changed order was to go to the payer as a PAS claim update, but the payer answered no PAS request of the case: there is no Claim to update (a person takes the case over).',
+  },
+  PAGW_PAS_ATTACHMENT_REFUSED: {
+    httpStatus: 422,
+    retriable: false,
+    summary:
+      'The payer refused a document sent by $submit-attachment (HTTP 4xx: unknown tracking id, content it does not take); resending it unchanged is pointless.',
+  },
+  PAGW_PAS_UPDATE_NOT_MATCHED: {
+    httpStatus: 404,
+    retriable: false,
+    summary:
+      'A PAS claim update posted to our Claim/$submit relates to a Claim the gateway holds no request for (for this tenant and sender).',
+  },
   PAGW_PAS_BUNDLE_INVALID: {
     httpStatus: 422,
     retriable: false,

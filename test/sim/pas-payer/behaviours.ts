@@ -8,6 +8,7 @@ export type PasBehaviour =
   | 'partial'
   | 'pend-inquire'
   | 'pend-notify'
+  | 'pend-docs'
   | 'reject'
   | 'operation-outcome'
   | 'rate-limit'
@@ -19,6 +20,7 @@ export type PasBehaviour =
 export const byMemberPrefix: ReadonlyArray<readonly [string, PasBehaviour]> = [
   ['PENDNOTIFY', 'pend-notify'],
   ['PEND', 'pend-inquire'],
+  ['DOCS', 'pend-docs'],
   ['DENY', 'deny'],
   ['PARTIAL', 'partial'],
   ['REJECT', 'reject'],

@@ -29,6 +29,10 @@ export interface ReadClaim {
   readonly requestor?: Json;
   /** A cancellation (a Claim update with certification type 3): the `system|value` key of the Claim it cancels. */
   readonly cancels?: string;
+  /** A Claim update that changes a request: the `system|value` key of the prior Claim it relates to. */
+  readonly updates?: string;
+  /** A Claim update's item flags, as sent (infoChanged, infoCancelled). */
+  readonly changes?: { sequence: number; change?: string; cancelled: boolean }[];
 }
 
 export class BadRequest extends Error {
@@ -71,26 +75,48 @@ export function readClaim(bundle: Json): ReadClaim {
   if (!id?.value) throw new BadRequest('the Claim has no identifier', 'Bundle.entry[0].resource.identifier');
   const coverage = resolve(bundle, claim.insurance?.[0]?.coverage?.reference);
   const requestor = resolve(bundle, claim.provider?.reference);
-  const items = (claim.item ?? []).map((item: Json) => ({
-    sequence: item.sequence,
-    code: {
-      system: item.productOrService?.coding?.[0]?.system,
-      code: item.productOrService?.coding?.[0]?.code ?? '',
-    },
-    quantity: item.quantity?.value,
-    traceNumbers: (item.extension ?? [])
-      .filter((e: Json) => e.url === `${PAS}/extension-itemTraceNumber`)
-      .map((e: Json) => e.valueIdentifier),
-  }));
-  const related = claim.related?.[0]?.claim?.identifier;
-  const cancelling = (claim.item ?? []).every((item: Json) =>
-    (item.extension ?? []).some(
-      (e: Json) =>
-        e.url === `${PAS}/extension-certificationType` && e.valueCodeableConcept?.coding?.[0]?.code === '3',
-    ),
-  );
+  const items = (claim.item ?? [])
+    .filter(
+      (item: Json) =>
+        !(item.modifierExtension ?? []).some(
+          (e: Json) => e.url === `${PAS}/modifierextension-infoCancelled` && e.valueBoolean === true,
+        ),
+    )
+    .map((item: Json) => ({
+      sequence: item.sequence,
+      code: {
+        system: item.productOrService?.coding?.[0]?.system,
+        code: item.productOrService?.coding?.[0]?.code ?? '',
+      },
+      quantity: item.quantity?.value,
+      traceNumbers: (item.extension ?? [])
+        .filter((e: Json) => e.url === `${PAS}/extension-itemTraceNumber`)
+        .map((e: Json) => e.valueIdentifier),
+    }));
+  // The prior Claim by identifier, or by reference to the Claim the update Bundle includes (PAS spec-72).
+  const relatedClaim = claim.related?.[0]?.claim;
+  const related = relatedClaim?.identifier ?? resolve(bundle, relatedClaim?.reference)?.identifier?.[0];
+  const certification = (list: Json[] | undefined) =>
+    (list ?? []).find((e: Json) => e.url === `${PAS}/extension-certificationType`)?.valueCodeableConcept
+      ?.coding?.[0]?.code;
+  const cancelled = (item: Json) =>
+    (item.modifierExtension ?? []).some(
+      (e: Json) => e.url === `${PAS}/modifierextension-infoCancelled` && e.valueBoolean === true,
+    );
+  const cancelling =
+    certification(claim.extension) === '3' ||
+    (claim.item ?? []).every((item: Json) => certification(item.extension) === '3');
+  const relatedKey = related?.value ? `${related.system ?? ''}|${related.value}` : undefined;
+  const changes = relatedKey
+    ? (claim.item ?? []).map((item: Json) => ({
+        sequence: item.sequence,
+        change: (item.extension ?? []).find((e: Json) => e.url === `${PAS}/extension-infoChanged`)?.valueCode,
+        cancelled: cancelled(item),
+      }))
+    : undefined;
   return {
-    ...(related?.value && cancelling ? { cancels: `${related.system ?? ''}|${related.value}` } : {}),
+    ...(relatedKey && cancelling ? { cancels: relatedKey } : {}),
+    ...(relatedKey && !cancelling ? { updates: relatedKey, changes } : {}),
     key: `${id.system ?? ''}|${id.value}`,
     identifier: { ...(id.system ? { system: id.system } : {}), value: id.value },
     memberId: coverage?.subscriberId ?? coverage?.identifier?.[0]?.value ?? '',
@@ -117,6 +143,8 @@ export interface Answer {
   readonly reason?: string;
   readonly items: readonly ItemAnswer[];
   readonly errors?: readonly { code: string; element?: string; path?: string; followUp?: string }[];
+  /** Pended for documents: what to send (X12 755 report type) under which tracking control number (PWK06). */
+  readonly documents?: { readonly controlNumber: string; readonly reportType: string; readonly text: string };
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -221,6 +249,29 @@ export function responseBundle(claim: ReadClaim, answer: Answer, options: { inqu
       : { item: items }),
   };
   const entry: Json[] = [{ fullUrl: urls.claimResponse, resource: claimResponse }];
+  if (answer.documents) {
+    // The payer's request for additional information (X12 PWK): a PAS CommunicationRequest the ClaimResponse names.
+    const fullUrl = url();
+    claimResponse.communicationRequest = [{ reference: fullUrl }];
+    entry.push({
+      fullUrl,
+      resource: {
+        resourceType: 'CommunicationRequest',
+        id: randomUUID(),
+        meta: { profile: [`${PAS}/profile-communicationrequest`] },
+        identifier: [{ system: 'urn:pas-sim:attachment-control', value: answer.documents.controlNumber }],
+        status: 'active',
+        category: [{ coding: [{ system: `${X12}/755`, code: answer.documents.reportType }] }],
+        medium: [
+          {
+            // PASCommunicationRequestMedium: CDEX, "via a CDex Submit-Attachment operation".
+            coding: [{ system: 'http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes', code: 'CDEX' }],
+          },
+        ],
+        payload: [{ contentString: answer.documents.text }],
+      },
+    });
+  }
   if (claim.patient) entry.push({ fullUrl: urls.patient, resource: claim.patient });
   if (claim.insurer) entry.push({ fullUrl: urls.insurer, resource: claim.insurer });
   if (claim.requestor) entry.push({ fullUrl: urls.requestor, resource: claim.requestor });

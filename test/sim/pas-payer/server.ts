@@ -34,12 +34,23 @@ import {
 export interface PasReceived {
   readonly seq: number;
   readonly at: string;
-  readonly kind: 'token' | 'submit' | 'inquire' | 'subscription' | 'other';
+  readonly kind: 'token' | 'submit' | 'update' | 'inquire' | 'attachment' | 'subscription' | 'other';
   readonly key?: string;
   readonly memberId?: string;
   /** $submit: the Claim's item codes and the resource types of the Bundle (what the payer was asked for). */
   readonly serviceCodes?: readonly string[];
   readonly resourceTypes?: readonly string[];
+  /** A Claim update: the `system|value` key of the Claim it relates to, and its item flags as sent. */
+  readonly updates?: string;
+  readonly changes?: readonly { sequence: number; change?: string; cancelled: boolean }[];
+  /** $submit-attachment: the tracking id, the kind of document, its size and type, the lines it supports. */
+  readonly attachment?: {
+    trackingId: string;
+    reportType?: string;
+    contentType?: string;
+    bytes: number;
+    lineItems: string[];
+  };
   /** A $submit the payer took in as a new live submission (repeats of a known identifier are not). */
   readonly accepted: boolean;
   readonly disposition: string;
@@ -54,13 +65,19 @@ export interface PasNotification {
 }
 
 interface Review {
-  readonly claim: ReadClaim;
+  /** Replaced by a Claim update: the payer reviews the changed request afresh. */
+  claim: ReadClaim;
   /** Changed by POST /_sim/change-decision: the payer revises a decision it gave. */
   behaviour: PasBehaviour;
   readonly certificationNumber: string;
   readonly administrationReferenceNumber: string;
   state: 'pended' | 'decided' | 'rejected' | 'cancelled';
   inquiries: number;
+  /** pend-docs: the tracking control number the documents are asked under, and how many arrived. */
+  readonly attachmentControlNumber: string;
+  documentsReceived: number;
+  /** Claim updates taken in. */
+  updates: number;
 }
 
 interface Subscription {
@@ -117,6 +134,21 @@ function send(
   res.end(text);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: loose FHIR JSON in a simulator that reads what clients send
+type Json = Record<string, any>;
+
+/** Where a review starts for a behaviour. */
+function stateFor(behaviour: PasBehaviour): Review['state'] {
+  if (behaviour === 'pend-inquire' || behaviour === 'pend-notify' || behaviour === 'pend-docs')
+    return 'pended';
+  return behaviour === 'reject' ? 'rejected' : 'decided';
+}
+
+/** Whether the member id alone scripts the behaviour (then a changed request keeps it). */
+function byMemberPrefixOnly(memberId: string): boolean {
+  return behaviourOf(memberId, []) !== 'approve';
+}
+
 export async function startPasSim(options: PasSimOptions = {}): Promise<RunningPasSim> {
   const slowMs = options.slowMs ?? 1500;
   const notifyAfterMs = options.notifyAfterMs ?? 300;
@@ -125,6 +157,8 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
   const tokens = new Map<string, { clientId: string; expiresAt: number }>();
   const seenJti = new Set<string>();
   const reviews = new Map<string, Review>();
+  /** A Claim update's identifier → the review it changed (a later update may relate to it). */
+  const updated = new Map<string, Review>();
   const subscriptions: Subscription[] = [];
   const received: PasReceived[] = [];
   const notifications: PasNotification[] = [];
@@ -154,6 +188,15 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
         outcome: 'complete',
         administrationReferenceNumber: review.administrationReferenceNumber,
         items: claim.items.map(() => ({ action: 'A4' as const })),
+        ...(review.behaviour === 'pend-docs' && review.documentsReceived === 0
+          ? {
+              documents: {
+                controlNumber: review.attachmentControlNumber,
+                reportType: '09',
+                text: 'SEND PROGRESS NOTES',
+              },
+            }
+          : {}),
       };
     }
     switch (behaviour) {
@@ -336,6 +379,7 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       record({ ...base, accepted: false, disposition: 'cancelled' });
       return send(res, 200, responseBundle(claim, answerOf(original)));
     }
+    if (claim.updates) return update(res, claim, base);
     if (known) {
       record({ ...base, accepted: false, disposition: 'duplicate: answered from the existing review' });
       return send(res, 200, responseBundle(claim, answerOf(known)));
@@ -345,13 +389,11 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       behaviour,
       certificationNumber: `SIMAUTH${String(++certificates).padStart(5, '0')}`,
       administrationReferenceNumber: `SIMPEND${String(certificates).padStart(5, '0')}`,
-      state:
-        behaviour === 'pend-inquire' || behaviour === 'pend-notify'
-          ? 'pended'
-          : behaviour === 'reject'
-            ? 'rejected'
-            : 'decided',
+      state: stateFor(behaviour),
       inquiries: 0,
+      attachmentControlNumber: `ACN${String(certificates).padStart(7, '0')}`,
+      documentsReceived: 0,
+      updates: 0,
     };
     reviews.set(claim.key, review);
     if (behaviour === 'pend-notify') {
@@ -376,6 +418,105 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
     send(res, 200, responseBundle(claim, answerOf(review)));
   }
 
+  /**
+   * A Claim update (PAS "Updating Authorization Requests"): for a request the payer holds (by the related Claim's
+   * identifier, or an earlier update's) and has not cancelled, the changed request replaces the reviewed one and is
+   * reviewed afresh, its behaviour read from the new request; a repeat of the same update is answered from the review.
+   * For an unknown or cancelled request: 404, not-found.
+   */
+  function update(
+    res: ServerResponse,
+    claim: ReadClaim,
+    base: Omit<PasReceived, 'seq' | 'at' | 'accepted' | 'disposition'>,
+  ): void {
+    const entry = { ...base, kind: 'update' as const, updates: claim.updates, changes: claim.changes ?? [] };
+    const repeat = updated.get(claim.key);
+    if (repeat) {
+      record({ ...entry, accepted: false, disposition: 'duplicate update: answered from the review' });
+      send(res, 200, responseBundle(claim, answerOf(repeat)));
+      return;
+    }
+    const review = reviews.get(claim.updates!) ?? updated.get(claim.updates!);
+    if (!review || review.state === 'cancelled' || review.state === 'rejected') {
+      record({ ...entry, accepted: false, disposition: 'update of an unknown request' });
+      send(
+        res,
+        404,
+        operationOutcome([
+          {
+            code: 'not-found',
+            text: 'no open prior authorization request with the related Claim identifier',
+            expression: 'Claim.related.claim',
+          },
+        ]),
+      );
+      return;
+    }
+    review.claim = claim;
+    review.updates++;
+    if (!byMemberPrefixOnly(claim.memberId))
+      review.behaviour = behaviourOf(claim.memberId, claim.serviceCodes);
+    review.state = stateFor(review.behaviour);
+    updated.set(claim.key, review);
+    record({ ...entry, accepted: true, disposition: 'revised' });
+    send(res, 200, responseBundle(claim, answerOf(review)));
+  }
+
+  /**
+   * CDex `$submit-attachment` (the way PAS 2.2.1 takes additional information): matched to the review by its
+   * tracking id (the attachment control number it asked under, or the Claim identifier); 404 when unknown.
+   */
+  async function submitAttachment(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = JSON.parse(await readBody(req));
+    const params: Json[] = body?.resourceType === 'Parameters' ? (body.parameter ?? []) : [];
+    const named = (list: Json[], name: string) =>
+      list.filter((p) => String(p.name).toLowerCase() === name.toLowerCase());
+    const trackingId: string = named(params, 'trackingId')[0]?.valueIdentifier?.value ?? '';
+    const parts: Json[] = named(params, 'attachment')[0]?.part ?? [];
+    const doc = named(parts, 'content')[0]?.resource;
+    const data: string = doc?.content?.[0]?.attachment?.data ?? '';
+    const review = [...reviews.values()].find(
+      (r) => r.attachmentControlNumber === trackingId || r.claim.identifier.value === trackingId,
+    );
+    const attachment = {
+      trackingId,
+      reportType: named(parts, 'code')[0]?.valueCodeableConcept?.coding?.[0]?.code,
+      contentType: doc?.content?.[0]?.attachment?.contentType,
+      bytes: Buffer.from(data, 'base64').length,
+      lineItems: named(parts, 'lineItem').map((p) => String(p.valueString)),
+    };
+    if (!review || !data || doc?.resourceType !== 'DocumentReference') {
+      record({
+        kind: 'attachment',
+        attachment,
+        accepted: false,
+        disposition: review ? 'no DocumentReference with inline data' : 'unknown tracking id',
+      });
+      return send(
+        res,
+        review ? 400 : 404,
+        operationOutcome([
+          {
+            code: review ? 'invalid' : 'not-found',
+            text: review
+              ? 'attachment.content must be a DocumentReference with the data inline'
+              : 'no prior authorization request with this tracking id',
+          },
+        ]),
+      );
+    }
+    review.documentsReceived++;
+    record({
+      kind: 'attachment',
+      key: review.claim.key,
+      memberId: review.claim.memberId,
+      attachment,
+      accepted: true,
+      disposition: 'attachment received',
+    });
+    send(res, 200, operationOutcome([{ severity: 'information', code: 'informational', text: 'received' }]));
+  }
+
   async function inquire(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const claim = readClaim(bundleOf(JSON.parse(await readBody(req))));
     const review = reviews.get(claim.key);
@@ -396,7 +537,9 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
     }
     review.inquiries++;
     // Pended by inquire: decided when asked. Pended by notification: only the payer's own timer decides it.
+    // Pended for documents: decided at the first inquiry after they arrived.
     if (review.behaviour === 'pend-inquire') decide(review);
+    if (review.behaviour === 'pend-docs' && review.documentsReceived > 0) decide(review);
     record({ ...base, disposition: `answered (${review.state})` });
     send(res, 200, responseBundle(review.claim, answerOf(review), { inquiry: true }));
   }
@@ -477,6 +620,7 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       send(res, review && known ? 200 : 404, { changed: !!(review && known) });
     } else if (path === '/_sim/reset' && req.method === 'POST') {
       reviews.clear();
+      updated.clear();
       received.length = 0;
       notifications.length = 0;
       subscriptions.length = 0;
@@ -535,6 +679,7 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       }
       if (req.method === 'POST' && path === '/fhir/Claim/$submit') return submit(req, res);
       if (req.method === 'POST' && path === '/fhir/Claim/$inquire') return inquire(req, res);
+      if (req.method === 'POST' && path === '/fhir/$submit-attachment') return submitAttachment(req, res);
       if (req.method === 'POST' && path === '/fhir/Subscription') return subscribe(req, res);
       send(
         res,

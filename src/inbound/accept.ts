@@ -42,7 +42,7 @@ import { caseIdFor } from '../store/ids.ts';
 import { insertOutboxMessages, OutboxHeader } from '../store/outbox.ts';
 import { type Tx, withTransaction } from '../store/sql.ts';
 import type { PhiCipher, PhiUse } from '../vault/phi.ts';
-import { recordOrderControl } from './order-control-intake.ts';
+import { asOrderControl, type InboundOrderControl, recordOrderControl } from './order-control-intake.ts';
 import { isDataException, storableProblems, storableText } from './storable.ts';
 
 export type InboundTransport = 'mllp' | 'http' | 'bus' | 'cli';
@@ -138,6 +138,12 @@ export interface InboundMessage {
     /** The setting that holds the limit, for the refusal's text (`mllp.maxMessageBytes`). */
     readonly setting: string;
   };
+  /**
+   * The transport knows this message cancels or changes an order the gateway holds (a PAS claim update to our
+   * Claim/$submit, src/inbound/pas/claim-update.ts): intake acts on that order's open case as for an ORC CA / XO
+   * (./order-control-intake.ts). The original bytes are what is recorded.
+   */
+  readonly control?: InboundOrderControl;
   /** Where a bus message came from (kept on its dead-letter record). */
   readonly source?: {
     readonly topic: string;
@@ -216,7 +222,7 @@ function mapSafely(deps: InboundDeps, message: InboundMessage, at: Date): MapOut
     return mapOrder(
       {
         format: message.format,
-        raw: message.raw,
+        raw: message.control?.mapFrom ?? message.raw,
         tenant: message.tenant,
         sender: message.sender,
         profile: message.profile,
@@ -421,7 +427,10 @@ export async function acceptInboundMessage(
     );
   }
   const at = message.receivedAt ?? deps.clock.now();
-  const mapped = withMessageKey(mapSafely(deps, message, at), message.messageKey);
+  const mapped = withMessageKey(
+    asOrderControl(mapSafely(deps, message, at), message.control),
+    message.messageKey,
+  );
   // Everything below reaches text/jsonb columns: identifiers and problems read from the message, and the
   // transport's metadata, are made storable (see storable.ts); refused content keeps its bytes in bytea.
   const outcome = storableOutcome(mapped);

@@ -7,9 +7,42 @@
 import { type Actor, type AuditEntry, appendAuditEntries } from '../audit/audit-log.ts';
 import { cancelOrders } from '../exceptions/cancellations.ts';
 import { changeOrders } from '../exceptions/order-changes.ts';
-import type { MapOutcome, MappingProblem } from '../mapping/index.ts';
+import { type MapOutcome, MappingError, type MappingProblem } from '../mapping/index.ts';
 import type { Tx } from '../store/sql.ts';
 import type { InboundDeps, InboundMessage, InboundResult } from './accept.ts';
+
+/** What a transport knows a message does to an order the gateway holds (InboundMessage.control). */
+export interface InboundOrderControl {
+  readonly kind: 'cancel' | 'change';
+  /** The order acted on, as its case knows it (placer order number, FHIR resource). */
+  readonly order: { readonly placerOrderNumber?: string; readonly resourceReference?: string };
+  /** For a change: the payload the changed request is mapped from, when it is not the message itself. */
+  readonly mapFrom?: Buffer;
+  /** Why, in the refusal when no open case takes it. */
+  readonly describe: string;
+}
+
+/**
+ * The mapped message as the order control the transport says it is: a cancellation of the named order, or — when
+ * the changed request maps — a change of it, so that recordOrderControl acts on its open case exactly as for an HL7
+ * ORC CA / XO. A change that does not map is refused with the mapper's problems.
+ */
+export function asOrderControl(outcome: MapOutcome, control: InboundOrderControl | undefined): MapOutcome {
+  if (!control) return outcome;
+  const notNew = new MappingError([
+    {
+      code: 'PAGW_MAP_NOT_NEW_ORDER',
+      severity: 'error',
+      location: '$',
+      message: `${control.describe}: there is no open request it can still act on (decided, closed or unknown)`,
+    },
+  ]);
+  const base = { ok: false as const, message: outcome.message, error: notNew, warnings: outcome.warnings };
+  if (control.kind === 'cancel') return { ...base, cancellation: { orders: [control.order] } };
+  if (!outcome.ok) return outcome;
+  if (outcome.requests.length !== 1) return { ...base, error: notNew };
+  return { ...base, change: { orders: [{ ...control.order, request: outcome.requests[0]! }] } };
+}
 
 export async function recordOrderControl(
   tx: Tx,

@@ -9,7 +9,9 @@
  * `$submit` validates the Bundle against the PAS 2.2.1 request-bundle profile (422 OperationOutcome, one issue per
  * problem with its FHIRPath expression), opens a case through acceptInboundMessage — deduplicated by the Claim's
  * identifier, so a resubmission answers from the same case — and waits up to `pas.submitWaitMs` for the payer:
- * the decision if it comes in time, else pended (A4) with the case id as the reference. Whatever channel the
+ * the decision if it comes in time, else pended (A4) with the case id as the reference. A PAS claim update (Claim
+ * `related` to a request we hold, ./claim-update.ts) cancels or changes that request's case instead, and is answered
+ * from it. Whatever channel the
  * payer has (PAS, X12 278 through the clearinghouse, portal), the answer is the same PAS response Bundle.
  */
 import type { Bundle, Claim, Parameters, Resource } from '@medplum/fhirtypes';
@@ -24,6 +26,7 @@ import { type CaseRecord, getCase } from '../../store/index.ts';
 import { acceptInboundMessage, type InboundDeps } from '../accept.ts';
 import { answeredStates, answerForCase } from './answer.ts';
 import { capabilityStatement } from './capability.ts';
+import { type ClaimUpdate, readClaimUpdate } from './claim-update.ts';
 
 export interface PasServerDeps {
   readonly inbound: InboundDeps;
@@ -122,6 +125,72 @@ function send(res: Response, status: number, bundle: Bundle, wrapped: boolean, n
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
+/**
+ * A claim update (./claim-update.ts) acts on the case of the request it updates, through intake's order control (an
+ * ORC CA / XO does the same): recorded under its own Claim identifier, so a repeat, and a later update relating to
+ * it, find the case. Refused when the prior Claim is not one we hold, or its case can no longer change.
+ */
+async function acceptClaimUpdate(
+  deps: PasServerDeps,
+  principal: ReturnType<typeof principalOf>,
+  req: Request,
+  bundle: Bundle,
+  key: string,
+  update: ClaimUpdate,
+): Promise<CaseRecord> {
+  let prior: CaseRecord | null = null;
+  for (const priorKey of update.priorKeys) {
+    prior = await caseForKey(deps, principal.tenant, priorKey);
+    if (prior) break;
+  }
+  const ref = prior?.request.orderReference;
+  if (!prior || (!ref?.placerOrderNumber && !ref?.resourceReference)) {
+    throw new GatewayError(
+      'PAGW_PAS_UPDATE_NOT_MATCHED',
+      'The Claim update relates to no prior authorization request held here',
+      {
+        problems: [
+          {
+            location: 'Bundle.entry[0].resource.related',
+            message: 'no request with the related Claim identifier (for this tenant)',
+          },
+        ],
+      },
+    );
+  }
+  const result = await acceptInboundMessage(deps.inbound, {
+    tenant: principal.tenant,
+    format: 'fhir',
+    raw: Buffer.from(JSON.stringify(bundle), 'utf8'),
+    sender: principal.label ?? `token:${principal.tokenId}`,
+    transport: 'http',
+    actor: { id: `token:${principal.tokenId}`, onBehalfOf: `tenant:${principal.tenant}` },
+    messageKey: key,
+    control: {
+      kind: update.kind,
+      order: {
+        ...(ref.placerOrderNumber ? { placerOrderNumber: ref.placerOrderNumber } : {}),
+        ...(ref.resourceReference ? { resourceReference: ref.resourceReference } : {}),
+      },
+      mapFrom: Buffer.from(JSON.stringify(update.requestView), 'utf8'),
+      describe: `a PAS claim update ${update.kind === 'cancel' ? 'cancelling' : 'changing'} the request`,
+    },
+    ...(typeof req.headers['x-correlation-id'] === 'string'
+      ? { correlationId: req.headers['x-correlation-id'] }
+      : {}),
+  });
+  if (result.outcome === 'rejected') {
+    if (result.problems.length > 0) throw new MappingError(result.problems);
+    throw new GatewayError(
+      result.errorCode ?? 'PAGW_MAP_NOT_NEW_ORDER',
+      'The PAS claim update was not accepted',
+    );
+  }
+  const record = await getCase(deps.inbound.db.pool, principal.tenant, result.caseIds[0]!);
+  if (!record) throw new GatewayError('PAGW_INTERNAL', 'The case of the PAS claim update is missing');
+  return record;
+}
+
 export function pasServerRouter(deps: PasServerDeps): Router {
   const router = Router();
   const pollMs = deps.pollMs ?? 100;
@@ -157,7 +226,10 @@ export function pasServerRouter(deps: PasServerDeps): Router {
     const claim = validated(bundle, PasProfile.requestBundle);
     const key = claimKey(claim);
     let record = await caseForKey(deps, principal.tenant, key);
-    if (!record) {
+    const update = record ? undefined : readClaimUpdate(bundle);
+    if (update) {
+      record = await acceptClaimUpdate(deps, principal, req, bundle, key, update);
+    } else if (!record) {
       const result = await acceptInboundMessage(deps.inbound, {
         tenant: principal.tenant,
         format: 'fhir',

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { behaviourOf, type PasBehaviour } from './behaviours.ts';
+import { type SimChanges, stateFor, submitAttachment, update } from './changes.ts';
 import {
   type Answer,
   BadRequest,
@@ -64,7 +65,7 @@ export interface PasNotification {
   readonly status: number | 'failed';
 }
 
-interface Review {
+export interface Review {
   /** Replaced by a Claim update: the payer reviews the changed request afresh. */
   claim: ReadClaim;
   /** Changed by POST /_sim/change-decision: the payer revises a decision it gave. */
@@ -132,21 +133,6 @@ function send(
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
   res.end(text);
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: loose FHIR JSON in a simulator that reads what clients send
-type Json = Record<string, any>;
-
-/** Where a review starts for a behaviour. */
-function stateFor(behaviour: PasBehaviour): Review['state'] {
-  if (behaviour === 'pend-inquire' || behaviour === 'pend-notify' || behaviour === 'pend-docs')
-    return 'pended';
-  return behaviour === 'reject' ? 'rejected' : 'decided';
-}
-
-/** Whether the member id alone scripts the behaviour (then a changed request keeps it). */
-function byMemberPrefixOnly(memberId: string): boolean {
-  return behaviourOf(memberId, []) !== 'approve';
 }
 
 export async function startPasSim(options: PasSimOptions = {}): Promise<RunningPasSim> {
@@ -321,6 +307,8 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
     );
   }
 
+  const changes: SimChanges = { reviews, updated, record, answerOf, send, readBody };
+
   async function submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const bundle = bundleOf(JSON.parse(await readBody(req)));
     const claim = readClaim(bundle);
@@ -379,7 +367,7 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       record({ ...base, accepted: false, disposition: 'cancelled' });
       return send(res, 200, responseBundle(claim, answerOf(original)));
     }
-    if (claim.updates) return update(res, claim, base);
+    if (claim.updates) return update(changes, res, claim, base);
     if (known) {
       record({ ...base, accepted: false, disposition: 'duplicate: answered from the existing review' });
       return send(res, 200, responseBundle(claim, answerOf(known)));
@@ -416,105 +404,6 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
     });
     if (behaviour === 'slow') await new Promise((r) => setTimeout(r, slowMs));
     send(res, 200, responseBundle(claim, answerOf(review)));
-  }
-
-  /**
-   * A Claim update (PAS "Updating Authorization Requests"): for a request the payer holds (by the related Claim's
-   * identifier, or an earlier update's) and has not cancelled, the changed request replaces the reviewed one and is
-   * reviewed afresh, its behaviour read from the new request; a repeat of the same update is answered from the review.
-   * For an unknown or cancelled request: 404, not-found.
-   */
-  function update(
-    res: ServerResponse,
-    claim: ReadClaim,
-    base: Omit<PasReceived, 'seq' | 'at' | 'accepted' | 'disposition'>,
-  ): void {
-    const entry = { ...base, kind: 'update' as const, updates: claim.updates, changes: claim.changes ?? [] };
-    const repeat = updated.get(claim.key);
-    if (repeat) {
-      record({ ...entry, accepted: false, disposition: 'duplicate update: answered from the review' });
-      send(res, 200, responseBundle(claim, answerOf(repeat)));
-      return;
-    }
-    const review = reviews.get(claim.updates!) ?? updated.get(claim.updates!);
-    if (!review || review.state === 'cancelled' || review.state === 'rejected') {
-      record({ ...entry, accepted: false, disposition: 'update of an unknown request' });
-      send(
-        res,
-        404,
-        operationOutcome([
-          {
-            code: 'not-found',
-            text: 'no open prior authorization request with the related Claim identifier',
-            expression: 'Claim.related.claim',
-          },
-        ]),
-      );
-      return;
-    }
-    review.claim = claim;
-    review.updates++;
-    if (!byMemberPrefixOnly(claim.memberId))
-      review.behaviour = behaviourOf(claim.memberId, claim.serviceCodes);
-    review.state = stateFor(review.behaviour);
-    updated.set(claim.key, review);
-    record({ ...entry, accepted: true, disposition: 'revised' });
-    send(res, 200, responseBundle(claim, answerOf(review)));
-  }
-
-  /**
-   * CDex `$submit-attachment` (the way PAS 2.2.1 takes additional information): matched to the review by its
-   * tracking id (the attachment control number it asked under, or the Claim identifier); 404 when unknown.
-   */
-  async function submitAttachment(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = JSON.parse(await readBody(req));
-    const params: Json[] = body?.resourceType === 'Parameters' ? (body.parameter ?? []) : [];
-    const named = (list: Json[], name: string) =>
-      list.filter((p) => String(p.name).toLowerCase() === name.toLowerCase());
-    const trackingId: string = named(params, 'trackingId')[0]?.valueIdentifier?.value ?? '';
-    const parts: Json[] = named(params, 'attachment')[0]?.part ?? [];
-    const doc = named(parts, 'content')[0]?.resource;
-    const data: string = doc?.content?.[0]?.attachment?.data ?? '';
-    const review = [...reviews.values()].find(
-      (r) => r.attachmentControlNumber === trackingId || r.claim.identifier.value === trackingId,
-    );
-    const attachment = {
-      trackingId,
-      reportType: named(parts, 'code')[0]?.valueCodeableConcept?.coding?.[0]?.code,
-      contentType: doc?.content?.[0]?.attachment?.contentType,
-      bytes: Buffer.from(data, 'base64').length,
-      lineItems: named(parts, 'lineItem').map((p) => String(p.valueString)),
-    };
-    if (!review || !data || doc?.resourceType !== 'DocumentReference') {
-      record({
-        kind: 'attachment',
-        attachment,
-        accepted: false,
-        disposition: review ? 'no DocumentReference with inline data' : 'unknown tracking id',
-      });
-      return send(
-        res,
-        review ? 400 : 404,
-        operationOutcome([
-          {
-            code: review ? 'invalid' : 'not-found',
-            text: review
-              ? 'attachment.content must be a DocumentReference with the data inline'
-              : 'no prior authorization request with this tracking id',
-          },
-        ]),
-      );
-    }
-    review.documentsReceived++;
-    record({
-      kind: 'attachment',
-      key: review.claim.key,
-      memberId: review.claim.memberId,
-      attachment,
-      accepted: true,
-      disposition: 'attachment received',
-    });
-    send(res, 200, operationOutcome([{ severity: 'information', code: 'informational', text: 'received' }]));
   }
 
   async function inquire(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -679,7 +568,8 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       }
       if (req.method === 'POST' && path === '/fhir/Claim/$submit') return submit(req, res);
       if (req.method === 'POST' && path === '/fhir/Claim/$inquire') return inquire(req, res);
-      if (req.method === 'POST' && path === '/fhir/$submit-attachment') return submitAttachment(req, res);
+      if (req.method === 'POST' && path === '/fhir/$submit-attachment')
+        return submitAttachment(changes, req, res);
       if (req.method === 'POST' && path === '/fhir/Subscription') return subscribe(req, res);
       send(
         res,

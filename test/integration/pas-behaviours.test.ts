@@ -226,3 +226,72 @@ describe('PAS connector: SMART Backend Services', () => {
     ).rejects.toMatchObject({ code: 'PAGW_PAS_KEY_UNAVAILABLE' });
   });
 });
+
+describe('PAS connector: claim updates and additional information', () => {
+  const pdf = Buffer.from('%PDF-1.4\n%%EOF\n', 'latin1');
+  const updatesOf = async (trace: string) =>
+    (await sim.received()).filter((r) => r.kind === 'update' && r.updates?.endsWith(`|${trace}`));
+
+  it('an update is answered like a submission; the next one relates to it', async () => {
+    const ctx = context();
+    const c = connector();
+    expect((await c.submit(request('PEND1', 2), ctx)).kind).toBe('pended');
+    const first = await c.update!(request('PEND1', 4), ctx);
+    expect(first.kind).toBe('pended');
+    const second = await c.update!(request('W1', 5), ctx);
+    expect(second.kind === 'decided' && second.decision.outcome).toBe('approved');
+    const received = await sim.received();
+    const updates = received.filter((r) => r.kind === 'update' && r.key?.includes(ctx.traceNumber));
+    expect(updates.map((u) => [u.key?.split('|')[1], u.updates?.split('|')[1], u.disposition])).toEqual([
+      [`${ctx.traceNumber}-U1`, ctx.traceNumber, 'revised'],
+      [`${ctx.traceNumber}-U2`, `${ctx.traceNumber}-U1`, 'revised'],
+    ]);
+    expect(updates[0]!.changes).toEqual([{ sequence: 1, change: 'changed', cancelled: false }]);
+  });
+
+  it('the payer refuses an update of a request it no longer holds (cancelled): rejected, not-found', async () => {
+    const ctx = context();
+    const c = connector();
+    await c.submit(request('PEND2'), ctx);
+    await c.cancel(request('PEND2'), ctx);
+    const outcome = await c.update!(request('PEND2', 9), ctx);
+    expect(outcome).toMatchObject({ kind: 'rejected', reasons: [{ code: 'not-found' }] });
+    expect(await updatesOf(ctx.traceNumber)).toEqual([
+      expect.objectContaining({ accepted: false, disposition: 'update of an unknown request' }),
+    ]);
+  });
+
+  it('nothing answered to update: PAGW_PAS_NOTHING_TO_UPDATE, nothing sent', async () => {
+    const ctx = context();
+    await expect(connector().update!(request('W2'), ctx)).rejects.toMatchObject({
+      code: 'PAGW_PAS_NOTHING_TO_UPDATE',
+      retriable: false,
+    });
+    expect(await updatesOf(ctx.traceNumber)).toEqual([]);
+  });
+
+  it('documents asked for go by $submit-attachment under the tracking number; an unknown one is refused', async () => {
+    const ctx = context();
+    const c = connector();
+    const pended = await c.submit(request('DOCS1'), ctx);
+    expect(pended.kind).toBe('pended');
+    const asked = pended.kind === 'pended' ? pended.decision.documentsRequested?.[0] : undefined;
+    expect(asked).toMatchObject({
+      type: { code: '09' },
+      attachmentControlNumber: expect.stringMatching(/^ACN/),
+    });
+    const doc = { documentId: randomUUID(), reportType: '09', contentType: 'application/pdf', content: pdf };
+    expect(
+      await c.sendAttachments!(
+        request('DOCS1'),
+        [{ ...doc, controlNumber: asked!.attachmentControlNumber! }],
+        ctx,
+      ),
+    ).toEqual({ sent: 1 });
+    const decided = await c.inquire(request('DOCS1'), ctx);
+    expect(decided.kind === 'decided' && decided.decision.outcome).toBe('approved');
+    await expect(
+      c.sendAttachments!(request('DOCS1'), [{ ...doc, controlNumber: 'ACN-UNKNOWN' }], context()),
+    ).rejects.toMatchObject({ code: 'PAGW_PAS_ATTACHMENT_REFUSED', retriable: false });
+  });
+});

@@ -15,7 +15,7 @@ import type {
 } from '../../src/workflow/ports/payer-connector.ts';
 import type { PasChannel } from '../../src/workflow/rules/types.generated.ts';
 import type { SubmissionPurpose, SubmissionRecord, X12Store } from '../x12/store.ts';
-import { buildPasAttachmentParameters } from './attachment.ts';
+import { buildPasAttachmentParameters, pasAttachmentUrl } from './attachment.ts';
 import { PasError } from './errors.ts';
 import type { PasBuildContext } from './request-bundle.ts';
 import type { PasHttpResponse } from './transport.ts';
@@ -107,17 +107,16 @@ export function createPasChanges(kit: PasExchangeKit) {
   ): Promise<{ sent: number }> {
     const channel = kit.channelOf(ctx);
     const lines = request.serviceLines.map((l) => l.sequence).sort((a, b) => a - b);
+    const endpoint = pasAttachmentUrl(channel);
     let sent = 0;
-    for (const document of documents) {
-      const parameters = buildPasAttachmentParameters(request, kit.buildContext(ctx), document, { lines });
+    for (const [index, document] of documents.entries()) {
+      const parameters = buildPasAttachmentParameters(request, kit.buildContext(ctx), document, {
+        lines,
+        // CDex `Final`: the payer may act once it has the last document, not before.
+        final: index === documents.length - 1,
+      });
       await kit.withRetries(channel, async () => {
-        const { record, response } = await kit.exchange(
-          'attachment',
-          ctx,
-          channel,
-          '$submit-attachment',
-          parameters,
-        );
+        const { record, response } = await kit.exchange('attachment', ctx, channel, endpoint, parameters);
         if (response.status >= 400) {
           // CDex: a 4xx means resending the same attachment is pointless (unknown tracking id, refused content).
           await store.complete(record.id, {

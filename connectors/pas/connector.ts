@@ -144,7 +144,9 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
     },
   });
 
-  const url = (channel: PasChannel, path: string) => `${channel.baseUrl.replace(/\/+$/, '')}/${path}`;
+  // A path is relative to the PAS base; a full URL (a payer's own $submit-attachment endpoint) is used as it is.
+  const url = (channel: PasChannel, path: string) =>
+    /^https?:\/\//i.test(path) ? path : `${channel.baseUrl.replace(/\/+$/, '')}/${path}`;
   const checkAfterMs = (channel: PasChannel) =>
     (channel.followUp?.inquiryIntervalMinutes ?? defaults.inquiryIntervalMinutes) * 60_000;
 

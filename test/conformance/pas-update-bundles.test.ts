@@ -5,7 +5,7 @@
  */
 import type { Bundle, Claim, ClaimItem, DocumentReference, Parameters } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildPasAttachmentParameters } from '../../connectors/pas/attachment.ts';
+import { buildPasAttachmentParameters, pasAttachmentUrl } from '../../connectors/pas/attachment.ts';
 import { buildPasCancelBundle, buildPasRequestBundle } from '../../connectors/pas/request-bundle.ts';
 import { buildPasUpdateBundle } from '../../connectors/pas/update-bundle.ts';
 import { CodeSystem } from '../../src/canonical/index.ts';
@@ -103,28 +103,94 @@ describe('PAS claim update', () => {
 });
 
 describe('PAS additional information ($submit-attachment)', () => {
+  const document = {
+    documentId: 'doc-1',
+    controlNumber: 'ACN0000001',
+    reportType: '09',
+    contentType: 'application/pdf',
+    content: Buffer.from('%PDF-1.4 test'),
+  };
+
   it('carries the document inline in a PAS DocumentReference, with the tracking and member identifiers', () => {
-    const parameters: Parameters = buildPasAttachmentParameters(
-      twoLines,
-      ctx,
-      {
-        documentId: 'doc-1',
-        controlNumber: 'ACN0000001',
-        reportType: '09',
-        contentType: 'application/pdf',
-        content: Buffer.from('%PDF-1.4 test'),
-      },
-      { lines: [1, 2] },
-    );
+    const parameters: Parameters = buildPasAttachmentParameters(twoLines, ctx, document, {
+      lines: [1, 2],
+      final: true,
+    });
     const named = (name: string) => parameters.parameter!.find((p) => p.name === name);
-    expect(named('trackingId')?.valueIdentifier?.value).toBe('ACN0000001');
-    expect(named('attachTo')?.valueCode).toBe('preauthorization');
-    expect(named('memberId')?.valueIdentifier?.value).toBe(twoLines.coverage.memberId);
-    const attachment = named('attachment')!.part!;
-    expect(attachment.filter((p) => p.name === 'lineItem').map((p) => p.valueString)).toEqual(['1', '2']);
-    const doc = attachment.find((p) => p.name === 'content')!.resource as DocumentReference;
+    expect(named('TrackingId')?.valueIdentifier?.value).toBe('ACN0000001');
+    expect(named('AttachTo')?.valueCode).toBe('preauthorization');
+    expect(named('MemberId')?.valueIdentifier?.value).toBe(twoLines.coverage.memberId);
+    const attachment = named('Attachment')!.part!;
+    expect(attachment.filter((p) => p.name === 'LineItem').map((p) => p.valueString)).toEqual(['1', '2']);
+    const doc = attachment.find((p) => p.name === 'Content')!.resource as DocumentReference;
     expect(doc.content[0]!.attachment.data).toBe(Buffer.from('%PDF-1.4 test').toString('base64'));
     expect(doc.content[0]!.attachment.url).toBeUndefined();
     expect(validateProfile(doc, PasProfile.documentReference).errors).toEqual([]);
+  });
+
+  // CDex 2.1.0 OperationDefinition submit-attachment (http://hl7.org/fhir/us/davinci-cdex/OperationDefinition/
+  // submit-attachment, version 2.1.0) and its Parameters profile: case-sensitive names, closed slicing.
+  it('uses exactly the CDex 2.1.0 parameter names and cardinalities, and declares the Parameters profile', () => {
+    const request = sampleRequest({
+      ...twoLines,
+      serviceLines: twoLines.serviceLines.map((l, i) => ({
+        ...l,
+        servicePeriod: { start: i === 0 ? '2026-03-20' : '2026-03-10' },
+      })),
+    });
+    const parameters = buildPasAttachmentParameters(request, ctx, document, { lines: [1, 2], final: false });
+    expect(parameters.meta?.profile).toEqual([
+      'http://hl7.org/fhir/us/davinci-cdex/StructureDefinition/cdex-parameters-submit-attachment',
+    ]);
+    const names = parameters.parameter!.map((p) => p.name);
+    const published = [
+      'TrackingId',
+      'AttachTo',
+      'PayerId',
+      'OrganizationId',
+      'ProviderId',
+      'MemberId',
+      'ServiceDate',
+      'Attachment',
+      'Final',
+    ];
+    for (const name of names) expect(published).toContain(name);
+    // 1..1 inputs once each; the 0..1 ones at most once.
+    for (const name of published.filter((n) => n !== 'Attachment'))
+      expect(names.filter((n) => n === name).length).toBeLessThanOrEqual(1);
+    for (const name of ['TrackingId', 'AttachTo', 'MemberId', 'Attachment']) expect(names).toContain(name);
+    const one = (name: string) => parameters.parameter!.find((p) => p.name === name)!;
+    expect(one('TrackingId').valueIdentifier).toBeDefined();
+    expect(one('AttachTo').valueCode).toBe('preauthorization');
+    expect(one('PayerId').valueIdentifier?.value).toBeTruthy();
+    expect(one('MemberId').valueIdentifier).toBeDefined();
+    expect(one('ServiceDate').valueDateTime).toBe('2026-03-10');
+    expect(one('Final').valueBoolean).toBe(false);
+    const parts = one('Attachment').part!;
+    for (const part of parts) expect(['LineItem', 'Code', 'Content']).toContain(part.name);
+    expect(parts.filter((p) => p.name === 'Content')).toHaveLength(1);
+    expect(parts.filter((p) => p.name === 'Code')).toHaveLength(1);
+    expect(parts.find((p) => p.name === 'Code')!.valueCodeableConcept!.coding).toEqual([
+      { system: 'https://codesystem.x12.org/005010/755', code: '09' },
+      { system: 'http://loinc.org', code: '11506-3', display: 'Progress note' },
+    ]);
+    expect(parts.find((p) => p.name === 'Content')!.resource?.resourceType).toBe('DocumentReference');
+    expect(JSON.stringify(parameters)).not.toMatch(
+      /"name":"(trackingId|attachTo|memberId|attachment|content)"/,
+    );
+  });
+});
+
+describe('where $submit-attachment goes (pasAttachmentUrl)', () => {
+  it("the operation at the PAS base by default; the payer's own attachment endpoint when the channel names one", () => {
+    expect(pasAttachmentUrl({ baseUrl: 'https://payer.example/fhir/' })).toBe(
+      'https://payer.example/fhir/$submit-attachment',
+    );
+    expect(
+      pasAttachmentUrl({
+        baseUrl: 'https://payer.example/fhir',
+        attachmentUrl: 'https://cdex.payer.example/r4/$submit-attachment',
+      }),
+    ).toBe('https://cdex.payer.example/r4/$submit-attachment');
   });
 });

@@ -5,8 +5,12 @@
  * slow answers and a connection dropped after the payer took the request in (reconciled, never sent twice).
  */
 import { randomUUID } from 'node:crypto';
+import type { OperationOutcome, ParametersParameter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPasAttachmentParameters } from '../../connectors/pas/attachment.ts';
 import { createPasConnector, pasPayerTarget } from '../../connectors/pas/connector.ts';
+import { createSmartAuth } from '../../connectors/pas/smart-auth.ts';
+import { createPasTransport } from '../../connectors/pas/transport.ts';
 import { createX12Store, type X12Store } from '../../connectors/x12/store.ts';
 import type { AuthorizationRequest } from '../../src/canonical/types.generated.ts';
 import { systemClock } from '../../src/clock.ts';
@@ -18,6 +22,7 @@ import { openTestDatabase } from '../helpers/database.ts';
 import { sampleRequest } from '../helpers/fixtures.ts';
 import {
   createPasClientKeys,
+  PAS_CLIENT_ID,
   type PasClientKeys,
   pasChannelFor,
   pasPayerFor,
@@ -293,5 +298,89 @@ describe('PAS connector: claim updates and additional information', () => {
     await expect(
       c.sendAttachments!(request('DOCS1'), [{ ...doc, controlNumber: 'ACN-UNKNOWN' }], context()),
     ).rejects.toMatchObject({ code: 'PAGW_PAS_ATTACHMENT_REFUSED', retriable: false });
+  });
+
+  it("a payer's own attachment endpoint (attachmentUrl) takes the documents; Final is false until the last", async () => {
+    const ctx = context({ attachmentUrl: `${sim.fhirBase}/cdex/$submit-attachment` });
+    const c = connector();
+    const pended = await c.submit(request('DOCS2'), ctx);
+    const asked = pended.kind === 'pended' ? pended.decision.documentsRequested?.[0] : undefined;
+    const tracking = asked!.attachmentControlNumber!;
+    const doc = (n: number) => ({
+      documentId: randomUUID(),
+      controlNumber: tracking,
+      reportType: '09',
+      contentType: 'application/pdf',
+      content: Buffer.from(`%PDF-1.4 ${n}\n%%EOF\n`, 'latin1'),
+    });
+    expect(await c.sendAttachments!(request('DOCS2'), [doc(1), doc(2)], ctx)).toEqual({ sent: 2 });
+    const taken = (await sim.received()).filter(
+      (r) => r.kind === 'attachment' && r.attachment?.trackingId === tracking,
+    );
+    expect(taken.map((r) => [r.accepted, r.attachment?.path, r.attachment?.final])).toEqual([
+      [true, '/fhir/cdex/$submit-attachment', false],
+      [true, '/fhir/cdex/$submit-attachment', true],
+    ]);
+  });
+
+  it('the payer takes only the published CDex 2.1.0 names: the same request in lowerCamelCase is 400, naming TrackingId', async () => {
+    const ctx = context();
+    const pended = await connector().submit(request('DOCS3'), ctx);
+    const asked = pended.kind === 'pended' ? pended.decision.documentsRequested?.[0] : undefined;
+    const parameters = buildPasAttachmentParameters(
+      request('DOCS3'),
+      { tenant: ctx.tenant, caseId: ctx.caseId, at: new Date(), payer: { id: ctx.payer.id } },
+      {
+        documentId: randomUUID(),
+        controlNumber: asked!.attachmentControlNumber!,
+        reportType: '09',
+        contentType: 'application/pdf',
+        content: pdf,
+      },
+      { lines: [1], final: true },
+    );
+    const camel = (list: ParametersParameter[]): ParametersParameter[] =>
+      list.map((p) => ({
+        ...p,
+        name: p.name.charAt(0).toLowerCase() + p.name.slice(1),
+        ...(p.part ? { part: camel(p.part) } : {}),
+      }));
+    const transport = createPasTransport({ auth: createSmartAuth({ clock: systemClock }) });
+    const client = {
+      tokenUrl: sim.tokenUrl,
+      clientId: PAS_CLIENT_ID,
+      scopes: 'system/Claim.c',
+      keyRef: keys.keyRef,
+      algorithm: 'RS384' as const,
+      keyId: keys.keyId,
+      tenant: ctx.tenant,
+    };
+    const url = `${sim.fhirBase}/$submit-attachment`;
+    const refused = await transport.post(
+      client,
+      url,
+      { ...parameters, parameter: camel(parameters.parameter!) },
+      5000,
+    );
+    expect(refused.status).toBe(400);
+    const outcome = refused.body as OperationOutcome;
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue).toContainEqual(
+      expect.objectContaining({
+        code: 'required',
+        details: { text: "parameter 'TrackingId' is missing (1..1)" },
+        expression: ["Parameters.parameter.where(name = 'TrackingId')"],
+      }),
+    );
+    expect(outcome.issue.map((i) => i.details?.text)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("unknown parameter 'trackingId'"),
+        "parameter 'AttachTo' is missing (1..1)",
+        "parameter 'MemberId' is missing (1..1)",
+        "parameter 'Attachment' is missing (1..*)",
+      ]),
+    );
+    // The same request with the published names is taken in.
+    expect((await transport.post(client, url, parameters, 5000)).status).toBe(200);
   });
 });

@@ -174,6 +174,10 @@ export interface PasChannel {
    * SMART backend-services token endpoint.
    */
   tokenUrl?: string;
+  /**
+   * Where the payer takes documents it asked for (CDex $submit-attachment), when it hosts the operation apart from its PAS base: the full operation URL. Default <baseUrl>/$submit-attachment. Called with the same SMART token.
+   */
+  attachmentUrl?: string;
   credentialsRef: VaultRef;
   /**
    * Our client id at the payer's authorization server (SMART Backend Services).

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { behaviourOf, type PasBehaviour } from './behaviours.ts';
+import { readSubmitAttachment } from './cdex.ts';
 import { type Answer, operationOutcome, type ReadClaim, responseBundle } from './fhir.ts';
 import type { PasReceived, Review } from './server.ts';
 
@@ -18,9 +19,6 @@ export interface SimChanges {
   send(res: ServerResponse, status: number, body: unknown): void;
   readBody(req: IncomingMessage): Promise<string>;
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: loose FHIR JSON in a simulator that reads what clients send
-type Json = Record<string, any>;
 
 /** Where a review starts for a behaviour. */
 export function stateFor(behaviour: PasBehaviour): Review['state'] {
@@ -79,31 +77,46 @@ export function update(
 }
 
 /**
- * CDex `$submit-attachment` (the way PAS 2.2.1 takes additional information): matched to the review by its
- * tracking id (the attachment control number it asked under, or the Claim identifier); 404 when unknown.
+ * CDex `$submit-attachment` (the way PAS 2.2.1 takes additional information), read strictly by the published
+ * parameter names (./cdex.ts): anything else is 400 with an OperationOutcome naming each missing or unknown
+ * parameter. Matched to the review by TrackingId (the attachment control number it asked under, or the Claim
+ * identifier) for AttachTo `preauthorization` (this payer holds no claims); 404 when unknown. Taken at any path under
+ * /fhir/ ending in `$submit-attachment`, recorded, so a test can tell which endpoint a client used.
  */
 export async function submitAttachment(
   ctx: SimChanges,
   req: IncomingMessage,
   res: ServerResponse,
+  path: string,
 ): Promise<void> {
-  const body = JSON.parse(await ctx.readBody(req));
-  const params: Json[] = body?.resourceType === 'Parameters' ? (body.parameter ?? []) : [];
-  const named = (list: Json[], name: string) =>
-    list.filter((p) => String(p.name).toLowerCase() === name.toLowerCase());
-  const trackingId: string = named(params, 'trackingId')[0]?.valueIdentifier?.value ?? '';
-  const parts: Json[] = named(params, 'attachment')[0]?.part ?? [];
-  const doc = named(parts, 'content')[0]?.resource;
+  const read = readSubmitAttachment(JSON.parse(await ctx.readBody(req)));
+  if (!read.ok) {
+    ctx.record({
+      kind: 'attachment',
+      attachment: { path, trackingId: '', bytes: 0, lineItems: [] },
+      accepted: false,
+      disposition: `refused: ${read.issues.map((i) => i.text).join('; ')}`,
+    });
+    return ctx.send(res, 400, operationOutcome(read.issues));
+  }
+  const { trackingId, attachTo, final } = read.value;
+  const first = read.value.attachments[0]!;
+  const doc = first.content;
   const data: string = doc?.content?.[0]?.attachment?.data ?? '';
-  const review = [...ctx.reviews.values()].find(
-    (r) => r.attachmentControlNumber === trackingId || r.claim.identifier.value === trackingId,
-  );
+  const review =
+    attachTo === 'preauthorization'
+      ? [...ctx.reviews.values()].find(
+          (r) => r.attachmentControlNumber === trackingId || r.claim.identifier.value === trackingId,
+        )
+      : undefined;
   const attachment = {
+    path,
     trackingId,
-    reportType: named(parts, 'code')[0]?.valueCodeableConcept?.coding?.[0]?.code,
+    final,
+    reportType: first.code?.coding?.[0]?.code,
     contentType: doc?.content?.[0]?.attachment?.contentType,
     bytes: Buffer.from(data, 'base64').length,
-    lineItems: named(parts, 'lineItem').map((p) => String(p.valueString)),
+    lineItems: first.lineItems,
   };
   if (!review || !data || doc?.resourceType !== 'DocumentReference') {
     ctx.record({
@@ -119,13 +132,16 @@ export async function submitAttachment(
         {
           code: review ? 'invalid' : 'not-found',
           text: review
-            ? 'attachment.content must be a DocumentReference with the data inline'
-            : 'no prior authorization request with this tracking id',
+            ? 'Attachment.Content must be a DocumentReference with the data inline'
+            : 'no prior authorization request with this TrackingId',
+          expression: review
+            ? "Parameters.parameter.where(name = 'Attachment').part.where(name = 'Content')"
+            : "Parameters.parameter.where(name = 'TrackingId')",
         },
       ]),
     );
   }
-  review.documentsReceived++;
+  review.documentsReceived += read.value.attachments.length;
   ctx.record({
     kind: 'attachment',
     key: review.claim.key,

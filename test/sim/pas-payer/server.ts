@@ -44,9 +44,14 @@ export interface PasReceived {
   /** A Claim update: the `system|value` key of the Claim it relates to, and its item flags as sent. */
   readonly updates?: string;
   readonly changes?: readonly { sequence: number; change?: string; cancelled: boolean }[];
-  /** $submit-attachment: the tracking id, the kind of document, its size and type, the lines it supports. */
+  /**
+   * $submit-attachment: the path it came to, the tracking id, whether the client said it was the last (CDex Final),
+   * the kind of document, its size and type, the lines it supports.
+   */
   readonly attachment?: {
+    path: string;
     trackingId: string;
+    final?: boolean;
     reportType?: string;
     contentType?: string;
     bytes: number;
@@ -568,8 +573,9 @@ export async function startPasSim(options: PasSimOptions = {}): Promise<RunningP
       }
       if (req.method === 'POST' && path === '/fhir/Claim/$submit') return submit(req, res);
       if (req.method === 'POST' && path === '/fhir/Claim/$inquire') return inquire(req, res);
-      if (req.method === 'POST' && path === '/fhir/$submit-attachment')
-        return submitAttachment(changes, req, res);
+      // A payer may host $submit-attachment apart from its PAS base (the channel's attachmentUrl): any path here.
+      if (req.method === 'POST' && path.endsWith('/$submit-attachment'))
+        return submitAttachment(changes, req, res, path);
       if (req.method === 'POST' && path === '/fhir/Subscription') return subscribe(req, res);
       send(
         res,

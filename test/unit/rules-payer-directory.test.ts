@@ -32,6 +32,13 @@ const minimal = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+const pasChannel = {
+  type: 'pas',
+  baseUrl: 'https://payer.test/fhir',
+  tokenUrl: 'https://payer.test/oauth/token',
+  credentialsRef: 'vault:pas/test',
+};
+
 describe('payer directory', () => {
   it('loads every payer file in payers/', () => {
     expect(directory.payers.map((p) => `${p.id}.json`).sort()).toEqual(files.sort());
@@ -174,6 +181,11 @@ describe('payer directory', () => {
       /same length, `from` first/,
     ],
     ['no rule versions', minimal({ ruleVersions: [] }), /ruleVersions/],
+    [
+      'a PAS attachment endpoint that is not a URL',
+      minimal({ channels: [{ ...pasChannel, attachmentUrl: 'not a url' }] }),
+      /attachmentUrl/,
+    ],
   ])('refuses a payer file with %s (PAGW_PAYER_FILE_INVALID)', (_name, document, problem) => {
     let thrown: unknown;
     try {
@@ -187,6 +199,18 @@ describe('payer directory', () => {
         .map((p) => `${p.location} ${p.message}`)
         .join('\n'),
     ).toMatch(problem);
+  });
+
+  it("takes a PAS channel's own $submit-attachment endpoint (attachmentUrl), optional", () => {
+    const attachmentUrl = 'https://cdex.payer.test/r4/$submit-attachment';
+    const loaded = createPayerDirectory([
+      { source: 'test-payer.json', document: minimal({ channels: [{ ...pasChannel, attachmentUrl }] }) },
+    ]).byId('test-payer')!;
+    expect(channelsFor(loaded)[0]).toMatchObject({ type: 'pas', attachmentUrl });
+    const without = createPayerDirectory([
+      { source: 'test-payer.json', document: minimal({ channels: [pasChannel] }) },
+    ]).byId('test-payer')!;
+    expect(channelsFor(without)[0]).not.toHaveProperty('attachmentUrl');
   });
 
   it('refuses two payers claiming the same identifier', () => {

@@ -239,7 +239,6 @@ describe(`the gateway's PAS server, as an EHR sees it (${testDatabaseKind()})`, 
       200,
       'A1 (same Claim identifier as the Homecare example: its case)',
     ],
-    ['Bundle-HomecareAuthorizationUpdateBundleExample.json', 422, 'PAGW_MAP_NOT_NEW_ORDER'],
     ['Bundle-PASClaimInquiryBundleExample.json', 422, 'PAGW_PAS_BUNDLE_INVALID'],
     ['Bundle-ReferralAuthorizationResponseBundleExample.json', 422, 'PAGW_PAS_BUNDLE_INVALID'],
     ['Bundle-ReferralPendingAuthorizationResponseBundleExample.json', 422, 'PAGW_PAS_BUNDLE_INVALID'],
@@ -268,6 +267,35 @@ describe(`the gateway's PAS server, as an EHR sees it (${testDatabaseKind()})`, 
     expect(body.resourceType).toBe('OperationOutcome');
     expect(body.issue[0].details.coding[0].code).toBe(code);
     expect(body.issue[0].expression?.[0]).toBeTruthy();
+  });
+
+  /*
+   * The IG's Claim Update relates to Claim 111099, the IG's Homecare request. Its precondition is set up here, not
+   * left to the tests above (run alone, the update would find no request: 404 PAGW_PAS_UPDATE_NOT_MATCHED): the
+   * request is submitted (or, in the full file, answered from the case it already has) and decided (A1).
+   * 422 is the intended answer: a claim update acts on the OPEN case of the request it updates, as an ORC XO does
+   * (src/inbound/pas/claim-update.ts, src/exceptions/order-changes.ts); once the payer decided, its answer stands and
+   * the gateway does not reopen the case — a new need is a new request (docs/pas.md, "Claim updates").
+   */
+  it('the IG claim update of a request already decided: 422 PAGW_MAP_NOT_NEW_ORDER, the decision stands', async () => {
+    const prior = corpus('Bundle-HomecareAuthorizationBundleExample.json');
+    const priorId = (prior.entry![0]!.resource as Claim).identifier![0]! as { system: string; value: string };
+    const decided = await submitUntilDecided(prior);
+    expect(reviewAction(claimResponseOf(decided.bundle))).toBe('A1');
+    const update = corpus('Bundle-HomecareAuthorizationUpdateBundleExample.json');
+    expect((update.entry![0]!.resource as Claim).related?.[0]?.claim?.reference).toBe(
+      'Claim/HomecareAuthorizationExample',
+    );
+    const res = await post('/fhir/Claim/$submit', update);
+    expect(res.status).toBe(422);
+    const body = await readJson(res);
+    expect(body.resourceType).toBe('OperationOutcome');
+    expect(body.issue[0].details.coding[0].code).toBe('PAGW_MAP_NOT_NEW_ORDER');
+    expect(body.issue[0].expression?.[0]).toBeTruthy();
+    // The case the update named is as the payer left it.
+    const after = (await readJson(await post('/fhir/Claim/$inquire', inquiryFor(priorId)))) as Bundle;
+    expect(reviewAction(claimResponseOf(after))).toBe('A1');
+    expect(claimResponseOf(after).id).toBe(claimResponseOf(decided.bundle).id);
   });
 
   it('an invalid request Bundle gets an OperationOutcome naming each problem by its FHIRPath', async () => {

@@ -167,7 +167,9 @@ describe(`changed orders and documents over Da Vinci PAS (${testDatabaseKind()})
         key: traceKey(caseId!),
         accepted: true,
         attachment: {
+          path: '/fhir/$submit-attachment',
           trackingId: tracking,
+          final: true,
           reportType: '09',
           contentType: 'application/pdf',
           bytes: pdf.length,

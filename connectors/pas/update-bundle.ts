@@ -43,24 +43,16 @@ const isCancelled = (item: ClaimItem) =>
 
 /** What a payer reviews of an item: a change to any of these is a change of the item. */
 function reviewed(item: ClaimItem): string {
-  const {
-    productOrService,
-    quantity,
-    servicedPeriod,
-    servicedDate,
-    modifier,
-    locationCodeableConcept,
-    category,
-  } = item;
-  return JSON.stringify({
-    productOrService,
-    quantity,
-    servicedPeriod,
-    servicedDate,
-    modifier,
-    locationCodeableConcept,
-    category,
-  });
+  const keys = [
+    'productOrService',
+    'quantity',
+    'servicedPeriod',
+    'servicedDate',
+    'modifier',
+    'locationCodeableConcept',
+    'category',
+  ] as const;
+  return JSON.stringify(keys.map((key) => item[key]));
 }
 
 /** The item with the update's flags: earlier flags removed, the certification type set, infoChanged when given. */

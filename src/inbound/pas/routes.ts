@@ -23,7 +23,7 @@ import { MappingError } from '../../mapping/index.ts';
 import type { PayerInfo, TenantSettings } from '../../outbound/index.ts';
 import { PasProfile, profileProblems, validateProfile } from '../../profiles/index.ts';
 import { type CaseRecord, getCase } from '../../store/index.ts';
-import { acceptInboundMessage, type InboundDeps } from '../accept.ts';
+import { acceptInboundMessage, type InboundDeps, type InboundMessage } from '../accept.ts';
 import { answeredStates, answerForCase } from './answer.ts';
 import { capabilityStatement } from './capability.ts';
 import { type ClaimUpdate, readClaimUpdate } from './claim-update.ts';
@@ -125,6 +125,26 @@ function send(res: Response, status: number, bundle: Bundle, wrapped: boolean, n
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
+/** A PAS Bundle posted by an EHR as intake takes it: keyed by its Claim identifier, on behalf of the token's tenant. */
+function inboundBundle(
+  principal: ReturnType<typeof principalOf>,
+  req: Request,
+  bundle: Bundle,
+  key: string,
+): InboundMessage {
+  const correlationId = req.headers['x-correlation-id'];
+  return {
+    tenant: principal.tenant,
+    format: 'fhir',
+    raw: Buffer.from(JSON.stringify(bundle), 'utf8'),
+    sender: principal.label ?? `token:${principal.tokenId}`,
+    transport: 'http',
+    actor: { id: `token:${principal.tokenId}`, onBehalfOf: `tenant:${principal.tenant}` },
+    messageKey: key,
+    ...(typeof correlationId === 'string' ? { correlationId } : {}),
+  };
+}
+
 /**
  * A claim update (./claim-update.ts) acts on the case of the request it updates, through intake's order control (an
  * ORC CA / XO does the same): recorded under its own Claim identifier, so a repeat, and a later update relating to
@@ -159,13 +179,7 @@ async function acceptClaimUpdate(
     );
   }
   const result = await acceptInboundMessage(deps.inbound, {
-    tenant: principal.tenant,
-    format: 'fhir',
-    raw: Buffer.from(JSON.stringify(bundle), 'utf8'),
-    sender: principal.label ?? `token:${principal.tokenId}`,
-    transport: 'http',
-    actor: { id: `token:${principal.tokenId}`, onBehalfOf: `tenant:${principal.tenant}` },
-    messageKey: key,
+    ...inboundBundle(principal, req, bundle, key),
     control: {
       kind: update.kind,
       order: {
@@ -175,9 +189,6 @@ async function acceptClaimUpdate(
       mapFrom: Buffer.from(JSON.stringify(update.requestView), 'utf8'),
       describe: `a PAS claim update ${update.kind === 'cancel' ? 'cancelling' : 'changing'} the request`,
     },
-    ...(typeof req.headers['x-correlation-id'] === 'string'
-      ? { correlationId: req.headers['x-correlation-id'] }
-      : {}),
   });
   if (result.outcome === 'rejected') {
     if (result.problems.length > 0) throw new MappingError(result.problems);
@@ -230,18 +241,7 @@ export function pasServerRouter(deps: PasServerDeps): Router {
     if (update) {
       record = await acceptClaimUpdate(deps, principal, req, bundle, key, update);
     } else if (!record) {
-      const result = await acceptInboundMessage(deps.inbound, {
-        tenant: principal.tenant,
-        format: 'fhir',
-        raw: Buffer.from(JSON.stringify(bundle), 'utf8'),
-        sender: principal.label ?? `token:${principal.tokenId}`,
-        transport: 'http',
-        actor: { id: `token:${principal.tokenId}`, onBehalfOf: `tenant:${principal.tenant}` },
-        messageKey: key,
-        ...(typeof req.headers['x-correlation-id'] === 'string'
-          ? { correlationId: req.headers['x-correlation-id'] }
-          : {}),
-      });
+      const result = await acceptInboundMessage(deps.inbound, inboundBundle(principal, req, bundle, key));
       if (result.outcome === 'rejected') {
         // The same identifier with other content raced us in: answer from the case it opened.
         record =

@@ -153,6 +153,15 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
       lane,
     });
     for (const timer of claimed) {
+      // Our own step, still running, whose lease ran out before a renewal landed (a starved machine, the embedded
+      // database busy): claiming it renewed the lease to us again, and a second run beside the first would race it.
+      if (stepLanes.some((l) => running[l].has(timer.id))) {
+        options.logger.warn(
+          { timerId: timer.id, kind: timer.kind },
+          'step lease ran out while it ran; still ours',
+        );
+        continue;
+      }
       const task = runStep(timer, lane).finally(() => {
         running[lane].delete(timer.id);
         loops[lane].wake();

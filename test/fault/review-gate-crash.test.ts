@@ -113,6 +113,10 @@ describe(`review gate: gateway killed around an approval (${testDatabaseKind()})
     return { id, item };
   }
 
+  /** On a failure, say how the case ended: its last events with their data (codes and reasons, no PHI). */
+  const howItEnded = (c: { events: Array<{ event: string; data: unknown }> }) =>
+    JSON.stringify(c.events.slice(-4).map((e) => ({ event: e.event, data: e.data })));
+
   async function settledAfterRestart(id: string) {
     const second = await startGatewayProcess();
     try {
@@ -139,7 +143,7 @@ describe(`review gate: gateway killed around an approval (${testDatabaseKind()})
     await kill(first.child);
 
     const { final, received } = await settledAfterRestart(id);
-    expect(final.state).toBe('delivered');
+    expect(final.state, howItEnded(final)).toBe('delivered');
     expect(received.filter((r) => r.kind === '278-request' && r.accepted)).toHaveLength(1);
     expect(final.events.filter((e: { event: string }) => e.event === 'review_requested')).toHaveLength(1);
     expect(final.retryContext).toMatchObject({
@@ -178,7 +182,7 @@ describe(`review gate: gateway killed around an approval (${testDatabaseKind()})
     await kill(first.child);
 
     const { final, received } = await settledAfterRestart(id);
-    expect(final.state).toBe('delivered');
+    expect(final.state, howItEnded(final)).toBe('delivered');
     expect(received.filter((r) => r.kind === '278-request' && r.accepted)).toHaveLength(1);
     expect(final.retryContext).toMatchObject({
       gates: { count: 1 },

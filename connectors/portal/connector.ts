@@ -47,7 +47,8 @@ import {
   watchDocuments,
 } from './engine.ts';
 import { PortalError } from './errors.ts';
-import { portalFields, requestAttachment } from './fields.ts';
+import { type Attachment, documentsAsked, portalFields, requestAttachment } from './fields.ts';
+import { createFollowUps } from './follow-ups.ts';
 import type { PortalRecipe, RecipeBook } from './recipes.ts';
 
 export interface PortalConnectorOptions {
@@ -119,10 +120,20 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     ctx: PayerCallContext,
     request: AuthorizationRequest,
     outcome: Outcome,
-    facts: { confirmation?: string; authorization?: string; reason?: string; submissionId: number },
+    facts: {
+      confirmation?: string;
+      authorization?: string;
+      reason?: string;
+      submissionId: number;
+      /** The portal's words for the documents the payer asks for (an extract into documentsRequested). */
+      documentsRequested?: string;
+    },
   ): AuthorizationDecision {
     const code = reviewCode(outcome);
     const decided = outcome !== 'pended';
+    const asked = decided
+      ? []
+      : documentsAsked(facts.documentsRequested, channelOf(ctx).recipe.documentTypes);
     return {
       outcome,
       ...(code ? { reviewActionCode: code } : {}),
@@ -147,7 +158,8 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         : [
             `Received by the payer portal: confirmation ${facts.confirmation ?? 'unknown'}; the review decision follows`,
           ],
-      followUp: outcome === 'denied' ? 'contact_payer' : 'none',
+      followUp: outcome === 'denied' ? 'contact_payer' : asked.length > 0 ? 'send_documentation' : 'none',
+      ...(asked.length > 0 ? { documentsRequested: asked } : {}),
       decidedAt: clock.now().toISOString(),
       rawMessageRef: `payer_submissions:${facts.submissionId}`,
     };
@@ -162,7 +174,12 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     ctx: PayerCallContext,
     request: AuthorizationRequest,
     flow: Exclude<FlowName, 'login'>,
-    extra: { confirmationNumber?: string; beforeSubmit?: () => Promise<number>; submissionId?: number } = {},
+    extra: {
+      confirmationNumber?: string;
+      beforeSubmit?: () => Promise<number>;
+      submissionId?: number;
+      documents?: readonly Attachment[];
+    } = {},
   ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string }> {
     const { channel, recipe } = channelOf(ctx);
     const owner = `payer ${ctx.payer.id} (portal)`;
@@ -187,6 +204,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
               ...(extra.confirmationNumber ? { confirmationNumber: extra.confirmationNumber } : {}),
             },
             attachment: requestAttachment(request, ctx.traceNumber),
+            ...(extra.documents ? { documents: extra.documents } : {}),
             secret: (name: 'username' | 'password') =>
               options.secrets.read(`${credentials}/${name}`, use).catch((error) => {
                 throw ownedError(error, owner, channel.credentialsRef);
@@ -419,9 +437,14 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         );
       }
       const confirmation = result.extracted.confirmationNumber!;
+      const asked = result.extracted.documentsRequested;
       const outcome: SubmissionOutcome = {
         kind: 'pended',
-        decision: decision(ctx, request, 'pended', { confirmation, submissionId: record!.id }),
+        decision: decision(ctx, request, 'pended', {
+          confirmation,
+          submissionId: record!.id,
+          ...(asked ? { documentsRequested: asked } : {}),
+        }),
         checkAfterMs: checkAfterMs(channel),
       };
       await store.complete(record!.id, {
@@ -480,6 +503,9 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
           ? { authorization: result.extracted.authorizationNumber }
           : {}),
         ...(result.extracted.reason ? { reason: result.extracted.reason } : {}),
+        ...(result.extracted.documentsRequested
+          ? { documentsRequested: result.extracted.documentsRequested }
+          : {}),
       };
       const outcome: SubmissionOutcome =
         outcomeWord === 'pended'
@@ -521,5 +547,18 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     async cancel() {
       throw new PortalError('PAGW_PORTAL_UNSUPPORTED', 'The portal recipe has no cancellation flow');
     },
+
+    // A changed order and the documents a pended request waits for, by the recipe's update and upload flows.
+    ...createFollowUps({
+      store,
+      clock,
+      channelOf,
+      session,
+      decision,
+      checkAfterMs,
+      latestPortal,
+      search,
+      codeOf,
+    }),
   };
 }

@@ -25,6 +25,8 @@ export interface FlowRun {
   /** Canonical field values and placeholders (traceNumber, confirmationNumber). */
   readonly values: Readonly<Record<string, string>>;
   readonly attachment?: Attachment;
+  /** The documents an upload flow sets (`from: {field: documents}`), from memory. */
+  readonly documents?: readonly Attachment[];
   secret(name: 'username' | 'password'): Promise<string>;
   totp(): Promise<string>;
   /** Called just before the submitting click: the attempt is recorded (committed) there. */
@@ -123,6 +125,8 @@ export async function runFlow(page: Page, flow: FlowName, run: FlowRun, session:
   const timeout = recipe.stepTimeoutMs ?? 15_000;
   const signs = (recipe.failures ?? []).map((f) => ({ kind: f.failure, target: f.when }));
   const steps = recipe.flows[flow];
+  if (!steps)
+    throw new PortalError('PAGW_PORTAL_UNSUPPORTED', `The portal recipe ${recipe.id} has no ${flow} flow`);
 
   async function screenshot(name: string, step?: number): Promise<number> {
     const masks = [...(recipe.masks ?? []), ...session.masks];
@@ -255,10 +259,13 @@ export async function runFlow(page: Page, flow: FlowName, run: FlowRun, session:
         }
         case 'upload': {
           const field = (await waitFor(ref, step.target!)) as Locator;
-          if (!run.attachment)
-            return await failAt(ref, 'PAGW_PORTAL_FORM_REFUSED', 'There is no attachment to upload');
+          const files =
+            step.from?.field === 'documents' ? (run.documents ?? []) : run.attachment ? [run.attachment] : [];
+          if (files.length === 0)
+            return await failAt(ref, 'PAGW_PORTAL_FORM_REFUSED', 'There is nothing to upload');
+          // In-memory buffers: the bytes never touch the disk.
           await field.setInputFiles(
-            { name: run.attachment.name, mimeType: run.attachment.mimeType, buffer: run.attachment.buffer },
+            files.map((f) => ({ name: f.name, mimeType: f.mimeType, buffer: f.buffer })),
             { timeout },
           );
           break;

@@ -18,6 +18,10 @@ export const portalFieldNames = [
   'coverage.memberId',
   'coverage.groupNumber',
   'serviceCodes',
+  // Units per service line (in the order of serviceCodes) and the service dates: what a changed order changes.
+  'units',
+  'serviceStart',
+  'serviceEnd',
   'diagnosisCodes',
   'requestingProvider.npi',
   'servicingProvider.npi',
@@ -37,14 +41,27 @@ export const portalFieldNames = [
   'prescription.id',
   'criteriaSummary',
   'attachment',
+  // The documents the payer asked for (upload flow only): the files of a send_documents, never typed.
+  'documents',
 ] as const;
 export type PortalFieldName = (typeof portalFieldNames)[number];
+/** Fields that are files set on a file input, not text. */
+export const fileFieldNames = ['attachment', 'documents'] as const;
 
-/** Text values of the fields (attachment excepted); absent values are empty strings. */
+/** The request's service dates: the earliest start and latest end over its lines (YYYY-MM-DD as typed). */
+function serviceDates(request: AuthorizationRequest): { start: string; end: string } {
+  const starts = request.serviceLines.map((l) => l.servicePeriod?.start).filter((d): d is string => !!d);
+  const ends = request.serviceLines.map((l) => l.servicePeriod?.end).filter((d): d is string => !!d);
+  const day = (d: string | undefined) => d?.slice(0, 10) ?? '';
+  return { start: day(starts.sort()[0]), end: day(ends.sort().at(-1)) };
+}
+
+/** Text values of the fields (files excepted); absent values are empty strings. */
 export function portalFields(
   request: AuthorizationRequest,
   traceNumber: string,
-): Record<Exclude<PortalFieldName, 'attachment'>, string> {
+): Record<Exclude<PortalFieldName, (typeof fileFieldNames)[number]>, string> {
+  const dates = serviceDates(request);
   return {
     'patient.family': request.patient.name?.family ?? '',
     'patient.given': request.patient.name?.given?.join(' ') ?? '',
@@ -53,6 +70,9 @@ export function portalFields(
     'coverage.memberId': request.coverage.memberId,
     'coverage.groupNumber': request.coverage.groupNumber ?? '',
     serviceCodes: request.serviceLines.map((l) => l.code.code).join(', '),
+    units: request.serviceLines.map((l) => String(l.quantity?.value ?? 1)).join(', '),
+    serviceStart: dates.start,
+    serviceEnd: dates.end,
     diagnosisCodes: request.diagnoses.map((d) => d.code.code).join(', '),
     'requestingProvider.npi': request.requestingProvider?.npi ?? '',
     'servicingProvider.npi': request.servicingProvider?.npi ?? request.requestingProvider?.npi ?? '',
@@ -118,5 +138,53 @@ export function requestAttachment(request: AuthorizationRequest, traceNumber: st
     name: `pa-request-${traceNumber}.txt`,
     mimeType: 'text/plain',
     buffer: Buffer.from(`${lines.join('\n')}\n`, 'utf8'),
+  };
+}
+
+export const reportTypeSystem = 'https://codesystem.x12.org/005010/755';
+
+/**
+ * The documents a portal page says the payer wants (an extract into `documentsRequested`: kinds separated by `;` or
+ * lines), as the decision's documentsRequested: each kind coded by the recipe's documentTypes (X12 755), OZ (support
+ * data) when the recipe does not know it. A portal gives no attachment control number: the upload names the request.
+ */
+export function documentsAsked(
+  text: string | undefined,
+  documentTypes: Readonly<Record<string, string>> = {},
+): Array<{ type: { system: string; code: string; display: string }; transmission: 'FT' }> {
+  return (text ?? '')
+    .split(/[;\n]/)
+    .map((kind) => kind.trim())
+    .filter((kind) => kind !== '')
+    .map((kind) => ({
+      type: { system: reportTypeSystem, code: documentTypes[kind] ?? 'OZ', display: kind },
+      // X12 756 FT: file transfer (an upload on the portal).
+      transmission: 'FT' as const,
+    }));
+}
+
+const extensions: Record<string, string> = {
+  'application/pdf': 'pdf',
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/tiff': 'tif',
+  'application/xml': 'xml',
+  'text/xml': 'xml',
+};
+
+/**
+ * A document as a file for the portal's upload input, from memory (never written to disk). Its name says its kind
+ * and document id only — no patient data in a file name the payer's staff and logs see.
+ */
+export function documentFile(doc: {
+  readonly documentId: string;
+  readonly reportType: string;
+  readonly contentType: string;
+  readonly content: Buffer;
+}): Attachment {
+  return {
+    name: `${doc.reportType}-${doc.documentId.slice(0, 8)}.${extensions[doc.contentType] ?? 'bin'}`,
+    mimeType: doc.contentType,
+    buffer: doc.content,
   };
 }

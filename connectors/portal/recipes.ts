@@ -1,7 +1,8 @@
 /**
  * Portal recipes: connectors/portal/recipes/*.json, checked against schemas/portal-recipe.json and the flow rules
- * the engine relies on (one `submits` click in the submit flow with the confirmation number extracted after it, a
- * status extract, fields the request has, patterns that compile). Adding a portal is adding a file.
+ * the engine relies on (one `submits` click in each of the submit, update and upload flows with the confirmation
+ * number — or the upload's receipt — extracted after it, documents set in the upload flow only, a status extract,
+ * fields the request has, patterns that compile). Adding a portal is adding a file.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import recipeSchema from '../../schemas/portal-recipe.json' with { type: 'json' 
 import { ajvErrorsToProblems, createAjv } from '../../src/canonical/schema-validator.ts';
 import type { Problem } from '../../src/errors/index.ts';
 import { PortalError } from './errors.ts';
-import { portalFieldNames } from './fields.ts';
+import { fileFieldNames, portalFieldNames } from './fields.ts';
 import type { PortalRecipe, Step } from './types.generated.ts';
 
 export type { PortalRecipe, Step, Target } from './types.generated.ts';
@@ -20,16 +21,33 @@ const ajv = createAjv([recipeSchema]);
 const validateRecipe = ajv.getSchema(recipeSchema.$id)!;
 const placeholders = new Set(['confirmationNumber', 'traceNumber']);
 
+/** Flows that send something to the payer: one click each `submits`, and what proves it arrived is read after it. */
+const sendingFlows = {
+  submit: 'confirmationNumber',
+  update: 'confirmationNumber',
+  upload: 'receipt',
+} as const;
+
 function flowRules(recipe: PortalRecipe): Problem[] {
   const problems: Problem[] = [];
   const at = (flow: string, i: number) => `flows.${flow}[${i}]`;
   for (const [flow, steps] of Object.entries(recipe.flows) as Array<[string, Step[]]>) {
     steps.forEach((step, i) => {
-      if (step.from?.field && !(portalFieldNames as readonly string[]).includes(step.from.field))
+      const field = step.from?.field;
+      if (field && !(portalFieldNames as readonly string[]).includes(field))
         problems.push({
           location: at(flow, i),
-          message: `field ${step.from.field} is not one of ${portalFieldNames.join(', ')}`,
+          message: `field ${field} is not one of ${portalFieldNames.join(', ')}`,
         });
+      if (step.action === 'upload' && field && !(fileFieldNames as readonly string[]).includes(field))
+        problems.push({
+          location: at(flow, i),
+          message: `an upload sets files: ${fileFieldNames.join(' or ')}`,
+        });
+      if (step.action !== 'upload' && (fileFieldNames as readonly string[]).includes(field ?? ''))
+        problems.push({ location: at(flow, i), message: `${field} is a file: only an upload sets it` });
+      if (field === 'documents' && flow !== 'upload')
+        problems.push({ location: at(flow, i), message: 'documents are set in the upload flow only' });
       if (step.from?.secret && flow !== 'login')
         problems.push({ location: at(flow, i), message: 'secrets are typed in the login flow only' });
       if (step.action === 'totp' && flow !== 'login')
@@ -44,22 +62,40 @@ function flowRules(recipe: PortalRecipe): Problem[] {
           problems.push({ location: at(flow, i), message: 'pattern is not a regular expression' });
         }
       }
-      if (step.submits && (flow !== 'submit' || step.action !== 'click'))
-        problems.push({ location: at(flow, i), message: 'only a click of the submit flow submits' });
+      if (step.submits && (!(flow in sendingFlows) || step.action !== 'click'))
+        problems.push({
+          location: at(flow, i),
+          message: 'only a click of the submit, update or upload flow submits',
+        });
     });
   }
-  const submit = recipe.flows.submit;
-  const submitsAt = submit.findIndex((s) => s.submits);
-  if (submit.filter((s) => s.submits).length !== 1)
-    problems.push({ location: 'flows.submit', message: 'exactly one click must be marked `submits`' });
-  else if (
-    !submit
-      .slice(submitsAt + 1)
-      .some((s) => s.action === 'extract' && s.into === 'confirmationNumber' && !s.optional)
+  for (const [flow, proof] of Object.entries(sendingFlows) as Array<[keyof typeof sendingFlows, string]>) {
+    const steps = recipe.flows[flow];
+    if (!steps) continue; // update and upload are optional
+    const submitsAt = steps.findIndex((s) => s.submits);
+    if (steps.filter((s) => s.submits).length !== 1)
+      problems.push({ location: `flows.${flow}`, message: 'exactly one click must be marked `submits`' });
+    else if (
+      !steps.slice(submitsAt + 1).some((s) => s.action === 'extract' && s.into === proof && !s.optional)
+    )
+      problems.push({
+        location: `flows.${flow}`,
+        message: `the ${proof === 'receipt' ? 'receipt' : 'confirmation number'} must be extracted after the submitting click`,
+      });
+  }
+  if (
+    recipe.flows.upload &&
+    !recipe.flows.upload.some(
+      (s, i) =>
+        s.action === 'upload' &&
+        s.from?.field === 'documents' &&
+        i < recipe.flows.upload!.findIndex((x) => x.submits),
+    )
   )
     problems.push({
-      location: 'flows.submit',
-      message: 'the confirmation number must be extracted after the submitting click',
+      location: 'flows.upload',
+      message:
+        'the upload flow must set the documents (`from: {field: documents}`) before the submitting click',
     });
   if (!recipe.flows.status.some((s) => s.action === 'extract' && s.into === 'status' && !s.optional))
     problems.push({ location: 'flows.status', message: 'the status flow must extract `status`' });

@@ -40,13 +40,14 @@ export type Step = {
   target?: Target;
   from?: Source;
   /**
-   * click: after this click the payer may hold the request; the attempt is recorded (committed) just before it.
+   * click (submit, update and upload flows, once each): after this click the payer may hold the request, the change or the documents; the attempt is recorded (committed) just before it.
    */
   submits?: boolean;
   /**
-   * extract: the name the text is kept under (confirmationNumber, status, reason, authorizationNumber).
+   * extract: the name the text is kept under (confirmationNumber, status, reason, authorizationNumber; documentsRequested: the documents the payer asks for, see documentTypes; receipt: the portal's receipt for uploaded documents).
    */
-  into?: 'confirmationNumber' | 'status' | 'reason' | 'authorizationNumber';
+  into?:
+    'confirmationNumber' | 'status' | 'reason' | 'authorizationNumber' | 'documentsRequested' | 'receipt';
   /**
    * extract: a regular expression the text must match; its first group, if any, is kept.
    */
@@ -62,7 +63,7 @@ export type Step = {
   name?: string;
 };
 /**
- * Where a typed value comes from: a canonical field of the request (see connectors/portal/fields.ts), a secret of the channel's credentials (`username`, `password`), or a literal.
+ * Where a typed value comes from: a canonical field of the request (see connectors/portal/fields.ts; an upload takes `attachment`, the clinical summary, or in the upload flow `documents`, the documents being sent), a secret of the channel's credentials (`username`, `password`), or a literal.
  */
 export type Source = {
   field?: string;
@@ -96,6 +97,18 @@ export type Flow2 = Step[];
  * @minItems 1
  */
 export type Flow3 = Step[];
+/**
+ * Optional. Attaches the documents the payer asked for to the request it holds (`{confirmationNumber}`): opens the request, sets the documents (`from: {field: documents}`) on a file input, and submits; exactly one step `submits`, and an extract into `receipt` after it. Without it, documents for this portal are left to a person.
+ *
+ * @minItems 1
+ */
+export type Flow4 = Step[];
+/**
+ * Optional. Changes the request the payer holds (`{confirmationNumber}`) after the EHR changed the order: opens it, types the changeable fields (service codes, units, dates), and submits; exactly one step `submits`, and an extract into `confirmationNumber` after it (the outcome is read like a submission's). Without it, a changed order on this portal fails the step for a person.
+ *
+ * @minItems 1
+ */
+export type Flow5 = Step[];
 
 /**
  * How the portal robot (connectors/portal) works one payer portal: flows of steps (goto, fill, click, totp, select, upload, waitFor, extract, screenshot) addressed by role, label and text, the page texts that mean a typed failure, and what the status page's words mean. Adding a portal is adding one of these files (connectors/portal/recipes/<id>.json).
@@ -124,12 +137,20 @@ export interface PortalRecipe {
     submit: Flow1;
     status: Flow2;
     search: Flow3;
+    upload?: Flow4;
+    update?: Flow5;
   };
   /**
    * Status page words → canonical outcome.
    */
   statusMap: {
     [k: string]: 'pended' | 'approved' | 'denied' | 'modified' | 'cancelled';
+  };
+  /**
+   * Document kinds as the portal names them (what an extract into `documentsRequested` reads, one per `;` or line) → X12 755 report type code (e.g. Progress notes → 09). A kind not listed is read as OZ (support data).
+   */
+  documentTypes?: {
+    [k: string]: string;
   };
   /**
    * Canonical value → option label, per canonical field filled into a select (e.g. urgency: standard → Standard).

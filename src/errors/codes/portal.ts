@@ -65,7 +65,14 @@ export const portalErrorCodes = {
   PAGW_PORTAL_UNSUPPORTED: {
     httpStatus: 422,
     retriable: false,
-    summary: 'The portal channel cannot do this (eligibility inquiries, cancellation): use another channel.',
+    summary:
+      'The portal channel cannot do this (eligibility inquiries, cancellation; a changed order or documents when the payer’s recipe has no update or upload flow): a person does it.',
+  },
+  PAGW_PORTAL_REQUEST_NOT_FOUND: {
+    httpStatus: 409,
+    retriable: false,
+    summary:
+      'A changed order or documents for the payer, but the portal holds no request of the case (none was confirmed, and a search found none): a person checks the portal.',
   },
   PAGW_PAYER_USE_ANOTHER_CHANNEL: {
     httpStatus: 422,

@@ -96,12 +96,16 @@ ${field('reference', l.reference)}
   );
 }
 
-export function confirmationPage(confirmation: string, reference: string): string {
+export function confirmationPage(confirmation: string, reference: string, documentsRequested = ''): string {
+  // The documents the payer asks for are in the list with the number (a page held after it still shows them).
+  const asked = documentsRequested
+    ? `<dd id="documents-requested">${escapeHtml(documentsRequested)}</dd>`
+    : '<dd>No additional documents needed</dd>';
   return page(
     'Request received',
-    `<p role="status">Your request was received and is pended for clinical review.</p>
+    `<p role="status">Your request was received and is pended for ${documentsRequested ? 'additional documentation' : 'clinical review'}.</p>
 <dl><dt>Confirmation number</dt><dd id="confirmation-number">${escapeHtml(confirmation)}</dd>
-<dt>Your reference</dt><dd>${escapeHtml(reference)}</dd></dl>`,
+<dt>Your reference</dt><dd>${escapeHtml(reference)}</dd><dt>Documents requested</dt>${asked}</dl>`,
     { nav: true },
   );
 }
@@ -112,6 +116,8 @@ export interface StatusRow {
   readonly status: string;
   readonly reason: string;
   readonly authorization: string;
+  /** The documents the payer asks for before it decides. */
+  readonly documents?: string;
 }
 
 export function statusPage(query: string, rows: readonly StatusRow[] | undefined): string {
@@ -120,10 +126,10 @@ export function statusPage(query: string, rows: readonly StatusRow[] | undefined
       ? ''
       : rows.length === 0
         ? '<p role="status">No requests found.</p>'
-        : `<table aria-label="Requests"><thead><tr><th>Confirmation number</th><th>Your reference</th><th>Status</th><th>Reason</th><th>Authorization number</th></tr></thead><tbody>${rows
+        : `<table aria-label="Requests"><thead><tr><th>Confirmation number</th><th>Your reference</th><th>Status</th><th>Reason</th><th>Authorization number</th><th>Documents requested</th><th>Request</th></tr></thead><tbody>${rows
             .map(
               (r) =>
-                `<tr><td>${escapeHtml(r.confirmation)}</td><td>${escapeHtml(r.reference)}</td><td>${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason)}</td><td>${escapeHtml(r.authorization)}</td></tr>`,
+                `<tr><td>${escapeHtml(r.confirmation)}</td><td>${escapeHtml(r.reference)}</td><td>${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason)}</td><td>${escapeHtml(r.authorization)}</td><td>${escapeHtml(r.documents ?? '')}</td><td><a href="/pa/request/${encodeURIComponent(r.confirmation)}">Open request</a></td></tr>`,
             )
             .join('')}</tbody></table>`;
   return page(

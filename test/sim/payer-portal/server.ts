@@ -33,6 +33,7 @@ import {
   statusPage,
   verifyPage,
 } from './pages.ts';
+import { type HeldRequest, registerRequestPages } from './request-pages.ts';
 
 export interface PortalSimOptions {
   readonly port?: number;
@@ -51,16 +52,12 @@ export interface PortalSimOptions {
   readonly holdConfirmMs?: number;
 }
 
-export interface Submission {
+export interface Submission extends HeldRequest {
   /** Whether the confirmation page (or its first part) was sent (in GET /_sim/submissions). */
   readonly confirmationShown?: boolean;
-  readonly confirmation: string;
-  readonly reference: string;
   readonly family: string;
   readonly given: string;
   readonly dob: string;
-  readonly member: string;
-  readonly services: string;
   readonly diagnoses: string;
   readonly npi: string;
   readonly urgency: string;
@@ -68,7 +65,6 @@ export interface Submission {
   /** A prescription drug request (the drug PA form, /rx/new): the benefit, the medication, the clinical answers. */
   readonly drug?: DrugRequest;
   readonly submittedAt: string;
-  statusLooks: number;
 }
 
 interface Session {
@@ -85,7 +81,15 @@ export interface RunningPortalSim {
 
 function statusOf(s: Submission): StatusRow {
   const looks = s.statusLooks;
-  const pended = { status: 'Pended', reason: 'Clinical review in progress', authorization: '' };
+  const waiting = s.documentsRequested !== '' && s.documents.length === 0;
+  const pended = waiting
+    ? {
+        status: 'Pended',
+        reason: 'Additional documentation required',
+        authorization: '',
+        documents: s.documentsRequested,
+      }
+    : { status: 'Pended', reason: 'Clinical review in progress', authorization: '' };
   let answer = { status: 'Approved', reason: '', authorization: `SIMAUTH${s.confirmation.slice(3)}` };
   if (s.member.startsWith('DENY'))
     answer = {
@@ -93,8 +97,27 @@ function statusOf(s: Submission): StatusRow {
       reason: 'Not medically necessary: clinical criteria not met',
       authorization: '',
     };
-  const decided = s.member.startsWith('PEND') ? looks > 2 : looks >= 1;
+  // Documents received or a changed request: reviewed afresh, decided at the first look after it.
+  const changed = s.documents.length > 0 || s.revisions.length > 0;
+  const decided = waiting ? false : s.member.startsWith('PEND') && !changed ? looks > 2 : looks >= 1;
   return { confirmation: s.confirmation, reference: s.reference, ...(decided ? answer : pended) };
+}
+
+/** A new request's changeable part: one unit per service, no dates; DOCS… members are asked for progress notes. */
+function changeable(services: string, member: string) {
+  return {
+    services,
+    units: services
+      .split(',')
+      .filter((c) => c.trim() !== '')
+      .map(() => '1')
+      .join(', '),
+    serviceStart: '',
+    serviceEnd: '',
+    documentsRequested: member.startsWith('DOCS') ? 'Progress notes' : '',
+    documents: [],
+    revisions: [],
+  };
 }
 
 export async function startPortalSim(options: PortalSimOptions): Promise<RunningPortalSim> {
@@ -109,6 +132,7 @@ export async function startPortalSim(options: PortalSimOptions): Promise<Running
   let sessionMaxPages = options.sessionMaxPages;
   let down = false;
   let sequence = 0;
+  let receipts = 0;
 
   const app = express();
   app.disable('x-powered-by');
@@ -319,15 +343,19 @@ export async function startPortalSim(options: PortalSimOptions): Promise<Running
       given: text('given'),
       dob: text('dob'),
       member: text('member'),
-      services: text('services'),
       diagnoses: text('diagnoses'),
       npi: text('npi'),
       urgency: text('urgency'),
       attachment: { name: file.name, type: file.type, size: file.size },
+      ...changeable(text('services'), text('member')),
       submittedAt: new Date().toISOString(),
       statusLooks: 0,
     });
-    const html = confirmationPage(confirmation, text('reference'));
+    const html = confirmationPage(
+      confirmation,
+      text('reference'),
+      submissions.get(confirmation)!.documentsRequested,
+    );
     if (text('member').startsWith('SHOWNHOLD')) {
       // The confirmation number is sent (the browser shows it) but the page never finishes within the hold.
       const cut = html.indexOf('</dl>');
@@ -374,7 +402,6 @@ export async function startPortalSim(options: PortalSimOptions): Promise<Running
       given: text('given'),
       dob: text('dob'),
       member: text('member'),
-      services: text('ndc'),
       diagnoses: text('diagnoses'),
       npi: text('npi'),
       urgency: text('urgency'),
@@ -383,11 +410,18 @@ export async function startPortalSim(options: PortalSimOptions): Promise<Running
           ? { name: file.name, type: file.type, size: file.size }
           : { name: '', type: '', size: 0 },
       drug: drugRequestOf(text),
+      ...changeable(text('ndc'), text('member')),
       submittedAt: new Date().toISOString(),
       statusLooks: 0,
     });
     shown.add(confirmation);
     res.type('html').send(confirmationPage(confirmation, text('reference')));
+  });
+  registerRequestPages(app, {
+    submissions,
+    signedIn,
+    readForm,
+    nextReceipt: () => `DOC-${String(++receipts).padStart(6, '0')}`,
   });
   app.get('/pa/status', (req, res) => {
     if (!signedIn(req, res)) return;

@@ -1,0 +1,225 @@
+/**
+ * What the portal robot does for a request the payer already holds (issue #14): `update` — the EHR changed the order
+ * (service codes, units, dates): the recipe's update flow opens the request and types the changed fields, and the
+ * payer's answer is read like a submission's — and `sendAttachments` — documents the payer asked for: the recipe's
+ * upload flow opens the request and sets them on its file input from memory (never written to disk).
+ *
+ * A recipe without the flow cannot do it: PAGW_PORTAL_UNSUPPORTED, not retried, so the step fails to a person (a
+ * channel_failure task), as for a channel without the method. The same safety rules as a submission: the attempt is
+ * recorded (committed) just before the submitting click; an answer never seen after it is
+ * PAGW_PORTAL_SUBMISSION_UNCONFIRMED (retried). Retrying an update types the same values again (harmless); retrying an
+ * upload whose receipt was never seen may give the payer a document twice, never a second request.
+ */
+import type { AuthorizationDecision, AuthorizationRequest } from '../../src/canonical/types.generated.ts';
+import type { Clock } from '../../src/clock.ts';
+import type {
+  PayerAttachment,
+  PayerCallContext,
+  PayerConnector,
+  SubmissionOutcome,
+} from '../../src/workflow/ports/payer-connector.ts';
+import type { PortalChannel } from '../../src/workflow/rules/types.generated.ts';
+import type { SubmissionRecord, X12Store } from '../x12/store.ts';
+import { type Extracted, type FlowName, PortalSignError } from './engine.ts';
+import { PortalError } from './errors.ts';
+import { type Attachment, documentFile, portalFields } from './fields.ts';
+import type { PortalRecipe } from './recipes.ts';
+
+/** The connector's own runs and records, which these flows share (connectors/portal/connector.ts). */
+export interface PortalRuns {
+  readonly store: X12Store;
+  readonly clock: Clock;
+  channelOf(ctx: PayerCallContext): { channel: PortalChannel; recipe: PortalRecipe };
+  session(
+    ctx: PayerCallContext,
+    request: AuthorizationRequest,
+    flow: Exclude<FlowName, 'login'>,
+    extra: {
+      confirmationNumber?: string;
+      beforeSubmit?: () => Promise<number>;
+      documents?: readonly Attachment[];
+    },
+  ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string }>;
+  decision(
+    ctx: PayerCallContext,
+    request: AuthorizationRequest,
+    outcome: 'pended',
+    facts: { confirmation?: string; submissionId: number; documentsRequested?: string },
+  ): AuthorizationDecision;
+  checkAfterMs(channel: PortalChannel): number;
+  latestPortal(caseId: string, purpose: 'submit'): Promise<SubmissionRecord | undefined>;
+  search(request: AuthorizationRequest, ctx: PayerCallContext): Promise<{ confirmation?: string }>;
+  codeOf(error: unknown): string;
+}
+
+export function createFollowUps(
+  runs: PortalRuns,
+): Required<Pick<PayerConnector, 'update' | 'sendAttachments'>> {
+  const { store, clock } = runs;
+
+  function flowOf(ctx: PayerCallContext, flow: 'update' | 'upload', what: string): PortalChannel {
+    const { channel, recipe } = runs.channelOf(ctx);
+    if (!recipe.flows[flow])
+      throw new PortalError(
+        'PAGW_PORTAL_UNSUPPORTED',
+        `The portal recipe ${recipe.id} has no ${flow} flow: a person ${what} on the payer's portal`,
+      );
+    return channel;
+  }
+
+  /** The confirmation number of the request the payer holds for this case (searched for when it was never seen). */
+  async function held(
+    request: AuthorizationRequest,
+    ctx: PayerCallContext,
+  ): Promise<{ confirmation: string; submit: SubmissionRecord }> {
+    const submit = await runs.latestPortal(ctx.caseId, 'submit');
+    const known = submit?.outcome as SubmissionOutcome | null | undefined;
+    const confirmation = known && 'decision' in known ? known.decision.administrativeReference : undefined;
+    if (submit && confirmation) return { confirmation, submit };
+    if (submit && (submit.status === 'sending' || submit.status === 'unknown')) {
+      const found = await runs.search(request, ctx);
+      if (found.confirmation) return { confirmation: found.confirmation, submit };
+    }
+    throw new PortalError(
+      'PAGW_PORTAL_REQUEST_NOT_FOUND',
+      'The portal holds no request of this case to change or to attach documents to',
+    );
+  }
+
+  /** A failure after the submitting click: recorded, and typed so that the workflow retries or stops. */
+  async function afterClick(record: SubmissionRecord, error: unknown, what: string): Promise<never> {
+    if (
+      error instanceof PortalSignError &&
+      ['rejected', 'form_refused', 'use_another_channel'].includes(error.kind)
+    ) {
+      await store.complete(record.id, {
+        status: 'rejected',
+        errorCode: error.code,
+        response: error.pageText,
+        at: clock.now(),
+      });
+      throw error;
+    }
+    await store.complete(record.id, { status: 'unknown', errorCode: runs.codeOf(error), at: clock.now() });
+    throw new PortalError(
+      'PAGW_PORTAL_SUBMISSION_UNCONFIRMED',
+      `The ${what} was sent but the portal's answer was not seen; the next attempt sends it again`,
+      {
+        cause: error,
+        ...(error instanceof PortalError && error.step ? { step: error.step } : {}),
+        ...(error instanceof PortalError && error.evidenceId !== undefined
+          ? { evidenceId: error.evidenceId }
+          : {}),
+      },
+    );
+  }
+
+  return {
+    async update(request, ctx) {
+      const channel = flowOf(ctx, 'update', 'changes the request');
+      const { confirmation, submit } = await held(request, ctx);
+      const values = portalFields(request, ctx.traceNumber);
+      let record: SubmissionRecord | undefined;
+      let result: Awaited<ReturnType<PortalRuns['session']>>;
+      try {
+        result = await runs.session(ctx, request, 'update', {
+          confirmationNumber: confirmation,
+          beforeSubmit: async () => {
+            record = await store.recordAttempt({
+              tenant: ctx.tenant,
+              caseId: ctx.caseId,
+              payerId: ctx.payer.id,
+              channel: 'portal',
+              purpose: 'update',
+              traceNumber: ctx.traceNumber,
+              // What was typed (sealed at rest): the evidence of the change the payer was sent.
+              request: JSON.stringify({
+                confirmation,
+                form: {
+                  serviceCodes: values.serviceCodes,
+                  units: values.units,
+                  serviceStart: values.serviceStart,
+                  serviceEnd: values.serviceEnd,
+                },
+              }),
+              at: clock.now(),
+            });
+            return record.id;
+          },
+        });
+      } catch (error) {
+        if (!record) throw error; // nothing was sent
+        return afterClick(record, error, 'change');
+      }
+      const now = result.extracted.confirmationNumber ?? confirmation;
+      const asked = result.extracted.documentsRequested;
+      const outcome: SubmissionOutcome = {
+        kind: 'pended',
+        decision: runs.decision(ctx, request, 'pended', {
+          confirmation: now,
+          submissionId: record!.id,
+          ...(asked ? { documentsRequested: asked } : {}),
+        }),
+        checkAfterMs: runs.checkAfterMs(channel),
+      };
+      await store.complete(record!.id, {
+        status: 'answered',
+        response: result.pageText,
+        outcome,
+        at: clock.now(),
+      });
+      // A portal that numbers the changed request anew: status checks follow the new number.
+      if (now !== confirmation)
+        await store.complete(submit.id, { status: 'answered', outcome, at: clock.now() });
+      return outcome;
+    },
+
+    async sendAttachments(request, documents: readonly PayerAttachment[], ctx) {
+      flowOf(ctx, 'upload', 'uploads the documents');
+      if (documents.length === 0) return { sent: 0 };
+      const { confirmation } = await held(request, ctx);
+      const files = documents.map(documentFile);
+      let record: SubmissionRecord | undefined;
+      let result: Awaited<ReturnType<PortalRuns['session']>>;
+      try {
+        result = await runs.session(ctx, request, 'upload', {
+          confirmationNumber: confirmation,
+          documents: files,
+          beforeSubmit: async () => {
+            record = await store.recordAttempt({
+              tenant: ctx.tenant,
+              caseId: ctx.caseId,
+              payerId: ctx.payer.id,
+              channel: 'portal',
+              purpose: 'attachment',
+              traceNumber: ctx.traceNumber,
+              // Which documents went, not their bytes (those stay sealed with the case).
+              request: JSON.stringify({
+                confirmation,
+                documents: documents.map((d, i) => ({
+                  documentId: d.documentId,
+                  reportType: d.reportType,
+                  contentType: d.contentType,
+                  bytes: d.content.length,
+                  file: files[i]!.name,
+                })),
+              }),
+              at: clock.now(),
+            });
+            return record.id;
+          },
+        });
+      } catch (error) {
+        if (!record) throw error;
+        return afterClick(record, error, 'upload');
+      }
+      await store.complete(record!.id, {
+        status: 'answered',
+        response: result.pageText,
+        outcome: { receipt: result.extracted.receipt, documents: documents.map((d) => d.documentId) },
+        at: clock.now(),
+      });
+      return { sent: documents.length };
+    },
+  };
+}

@@ -1,7 +1,9 @@
 /**
  * The portal robot as a PayerConnector: it signs in to the payer's web portal with the tenant's vault secrets and a
  * TOTP code generated inside the vault, fills the PA form from the canonical request (with an attachment), reads
- * the confirmation number, and later reads the status page on the payer's schedule until the payer decides.
+ * the confirmation number, and later reads the status page on the payer's schedule until the payer decides. For a
+ * request the portal holds, ./follow-ups.ts uploads the documents the payer asked for and changes the request after
+ * the EHR changed the order (the recipe's upload and update flows).
  *
  * Safety rules, as in the X12 connector:
  * 1. An answered submission returns its stored outcome: nothing is sent again.

@@ -1,6 +1,7 @@
 /**
  * The one engine that runs any recipe flow on a page: goto, fill (a canonical field or a secret), click, totp,
- * select, upload, waitFor, extract, screenshot. Elements are found by role, label and text (Playwright locators,
+ * select, upload (the clinical summary, or in the upload flow the documents being sent: in-memory files), waitFor,
+ * extract, screenshot. Elements are found by role, label and text (Playwright locators,
  * auto-waiting, no sleeps). While a step waits for its element it also watches the recipe's failure signs, so a
  * refused login or an expired session is reported as itself at once, not as a timeout; an element that never
  * shows is PAGW_PORTAL_PAGE_CHANGED naming the step, with a screenshot of the page kept as evidence.

@@ -114,6 +114,54 @@ describe('simulated payer portal', () => {
     expect((await http('/login?expired=1')).text).toContain('Your session has expired');
   });
 
+  it('pends a DOCS request for documents; its request page checks type and size, records the files, then decides', async () => {
+    const http = client();
+    await signIn(http);
+    const confirm = await http('/pa/new', { method: 'POST', body: paForm('DOCS9', 'REF-D') });
+    expect(confirm.text).toContain('<dd id="documents-requested">Progress notes</dd>');
+    const number = /id="confirmation-number">(PA-\d+)</.exec(confirm.text)![1]!;
+    expect((await http(`/pa/request/${number}`)).text).toContain(
+      '<label for="documents">Additional documents</label>',
+    );
+    const upload = (name: string, body: BlobPart, type: string) => {
+      const data = new FormData();
+      data.append('documents', new Blob([body], { type }), name);
+      return http(`/pa/request/${number}/documents`, { method: 'POST', body: data });
+    };
+    const wrongType = await upload('notes.txt', 'notes', 'text/plain');
+    expect(wrongType.status).toBe(422);
+    expect(wrongType.text).toContain('is not an accepted document type');
+    const tooLarge = await upload('big.pdf', new Uint8Array(5 * 1024 * 1024 + 1), 'application/pdf');
+    expect(tooLarge.status).toBe(422);
+    expect(tooLarge.text).toContain('larger than the 5 MB the portal takes');
+    const taken = await upload('progress.pdf', '%PDF-1.4 notes', 'application/pdf');
+    expect(taken.text).toMatch(/id="upload-receipt">DOC-\d+</);
+    const stored = (await sim.submissions()).find((x) => x.reference === 'REF-D')!;
+    expect(stored.documents).toEqual([
+      expect.objectContaining({ name: 'progress.pdf', type: 'application/pdf', size: 14 }),
+    ]);
+    expect((await http(`/pa/status?q=${number}`)).text).toContain('<td>Approved</td>');
+  });
+
+  it('changes a held request through its edit form; the change is decided at the next look', async () => {
+    const http = client();
+    await signIn(http);
+    const confirm = await http('/pa/new', { method: 'POST', body: paForm('PEND8', 'REF-E') });
+    const number = /id="confirmation-number">(PA-\d+)</.exec(confirm.text)![1]!;
+    const bad = await http(`/pa/request/${number}/edit`, form({ services: '70551, 70553', units: '2' }));
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('Please complete: units.');
+    const saved = await http(
+      `/pa/request/${number}/edit`,
+      form({ services: '70551, 70553', units: '2, 1', start: '2026-12-01', end: '' }),
+    );
+    expect(saved.text).toContain(`id="confirmation-number">${number}<`);
+    const stored = (await sim.submissions()).find((x) => x.reference === 'REF-E')!;
+    expect(stored).toMatchObject({ services: '70551, 70553', units: '2, 1', serviceStart: '2026-12-01' });
+    expect(stored.revisions).toHaveLength(1);
+    expect((await http(`/pa/status?q=${number}`)).text).toContain('<td>Approved</td>');
+  });
+
   it('switches layout, goes down, and rate-limits', async () => {
     const http = client();
     await signIn(http);

@@ -9,8 +9,10 @@
  * Scripted by member id prefix: the confirmation page says pended; `DENY` is denied at the first status look,
  * `PEND` stays pended for two looks, `OTHER` is refused with "submit electronically" (use another channel),
  * `REFUSE` is refused as not eligible, `SLOWCONFIRM` is registered at once but its confirmation page held for
- * `holdConfirmMs`, `SHOWNHOLD` sends the confirmation number at once and then holds the rest of the page; anything
- * else is approved at the first status look.
+ * `holdConfirmMs`, `SHOWNHOLD` sends the confirmation number at once and then holds the rest of the page, `DOCS` is
+ * pended asking for progress notes until documents are uploaded on its request page (./request-pages.ts, which also
+ * edits a held request; a changed request is decided at the next look); anything else is approved at the first
+ * status look.
  *
  * Test hooks (no session needed): GET /_sim/submissions, POST /_sim/layout {layout}, POST /_sim/down {down},
  * POST /_sim/sessions {maxPages}, POST /_sim/reset, GET /_sim/health.

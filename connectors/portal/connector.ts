@@ -348,6 +348,11 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       return until !== undefined && until > clock.now().getTime() ? { reason: 'portal_down' } : undefined;
     },
 
+    canSendAttachments(payer) {
+      if (!isPortalChannel(payer.settings)) return false;
+      return Boolean(options.recipes.get(payer.settings.recipe ?? payer.id)?.flows.upload);
+    },
+
     async checkEligibility() {
       throw new PortalError('PAGW_PORTAL_UNSUPPORTED', 'The portal channel answers no eligibility inquiries');
     },

@@ -54,6 +54,14 @@ export interface AdvancerExceptions {
   ): Promise<AppealMailed | undefined>;
   /** The case's uploaded documents not yet sent, opened for the connector (an audited read as `reader`). */
   attachmentsToSend(record: CaseRecord, reader: string): Promise<PayerAttachment[]>;
+  /**
+   * Documents were to be sent, but the case's channel cannot send them (no sendAttachments, a portal recipe without an
+   * upload flow): the case stays pended and a person gets the documents task again, to send them another way.
+   */
+  onDocumentsNotSent(
+    tx: Tx,
+    facts: { record: CaseRecord; channel: string; at: Date; audit: AuditEntry[] },
+  ): Promise<void>;
   /** A pended case reached the payer's inquiry limit: no more polling, a person follows up. */
   onInquiryLimit(
     tx: Tx,
@@ -272,6 +280,28 @@ export function createAdvancerExceptions(
         to,
         at,
       ),
+
+    async onDocumentsNotSent(tx, { record, channel, at, audit }) {
+      const spec = moreInformationTask(record, at);
+      await openTask(tx, {
+        tenant: record.tenant,
+        caseId: record.id,
+        spec: {
+          ...spec,
+          reasonCodes: [...spec.reasonCodes, 'CHANNEL_CANNOT_SEND'],
+          details: { ...spec.details, channel },
+        },
+        ...taskWrites(deps, ctxOf(record, at, audit), record),
+      });
+      audit.push({
+        tenant: record.tenant,
+        actor: workflowActor,
+        action: 'case.documents_not_sent',
+        caseId: record.id,
+        details: { channel, reason: 'CHANNEL_CANNOT_SEND' },
+        at,
+      });
+    },
 
     async onInquiryLimit(tx, { record, inquiries, maxInquiries, at, audit }) {
       await openTask(tx, {

@@ -454,13 +454,25 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     const routing = deps.route(record, clock.now());
     if (routing.kind !== 'routed') return finish(timer);
     const connector = connectorFor(routing.channel);
-    if (!connector.sendAttachments)
-      throw new GatewayError('PAGW_INTERNAL', `The ${routing.channel} connector cannot send documents`, {
-        retriable: false,
+    if (!connector.sendAttachments || connector.canSendAttachments?.(routing.payer) === false) {
+      // The channel cannot send them (no such method, a portal recipe without an upload flow): the case stays pended
+      // (its follow-up continues) and the documents go back to a person, who sends them to the payer another way.
+      const at = clock.now();
+      await withTransaction(db.pool, async (tx) => {
+        const audit: AuditEntry[] = [];
+        await deps.exceptions!.onDocumentsNotSent(tx, { record, channel: routing.channel, at, audit });
+        await completeTimer(tx, timer.id, at);
+        await appendAuditEntries(tx, audit);
       });
+      logger.warn(
+        { caseId: record.id, channel: routing.channel },
+        'the channel cannot send documents: they are left to a person',
+      );
+      return;
+    }
     const documents = await deps.exceptions.attachmentsToSend(record, `connector:${routing.channel}`);
     if (documents.length === 0) return finish(timer);
-    const { sent } = await connector.sendAttachments(
+    const { sent } = await connector.sendAttachments!(
       record.request,
       documents,
       callContext(record, routing, timer),

@@ -5,13 +5,16 @@
  *   the API and sends it; the robot opens the request on the portal and uploads it from memory (the portal records
  *   its name, size and type); the payer decides at the next status check;
  * - the EHR changes the order (ORC-1 XO, more units) while the portal holds it: the robot opens the request, types
- *   the changed fields and saves; the case is resubmitted, pended on the change and decided at the next status check.
+ *   the changed fields and saves; the case is resubmitted, pended on the change and decided at the next status check;
+ * - a payer whose recipe has no upload flow: the documents go back to a person (a documents task again), the case
+ *   stays pended, nothing is uploaded.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRecipesDir } from '../../connectors/portal/recipes.ts';
 import { OffsetClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { browserMissing } from '../helpers/browser.ts';
@@ -40,6 +43,7 @@ describe.skipIf(missing)(
     let sim: PortalSimProcess;
     let gw: TestGateway;
     let payersDir: string;
+    let recipesDir: string;
     const clock = new OffsetClock();
     const logs: string[] = [];
 
@@ -47,6 +51,28 @@ describe.skipIf(missing)(
       sim = await startPortalSim({ ...login, totpSeed: seed });
       payersDir = mkdtempSync(path.join(tmpdir(), 'pagw-portal-exc-payers-'));
       portalPayerFiles(payersDir, sim.url);
+      // The same portal through a recipe without an upload flow, for a payer of its own.
+      recipesDir = mkdtempSync(path.join(tmpdir(), 'pagw-portal-exc-recipes-'));
+      for (const name of ['sim-health.json', 'sim-rx.json'])
+        writeFileSync(path.join(recipesDir, name), readFileSync(path.join(defaultRecipesDir, name)));
+      const noUpload = JSON.parse(readFileSync(path.join(defaultRecipesDir, 'sim-health.json'), 'utf8'));
+      delete noUpload.flows.upload;
+      delete noUpload.$schema;
+      writeFileSync(
+        path.join(recipesDir, 'sim-health-noupload.json'),
+        JSON.stringify({ ...noUpload, id: 'sim-health-noupload' }),
+      );
+      const onlyPortal = JSON.parse(readFileSync(path.join(payersDir, 'portal-only-health.json'), 'utf8'));
+      writeFileSync(
+        path.join(payersDir, 'portal-noupload-health.json'),
+        JSON.stringify({
+          ...onlyPortal,
+          id: 'portal-noupload-health',
+          name: 'Portal No Upload Health',
+          identifiers: { aliases: [{ value: 'NOUPLOAD' }] },
+          channels: [{ ...onlyPortal.channels[0], recipe: 'sim-health-noupload' }],
+        }),
+      );
       const capture = new Writable({
         write(chunk, _enc, done) {
           logs.push(String(chunk));
@@ -54,7 +80,12 @@ describe.skipIf(missing)(
         },
       });
       gw = await startTestGateway({
-        env: { PAYERS_DIR: payersDir, LOG_LEVEL: 'debug', STEP_LEASE_MS: '120000' },
+        env: {
+          PAYERS_DIR: payersDir,
+          PORTAL_RECIPES_DIR: recipesDir,
+          LOG_LEVEL: 'debug',
+          STEP_LEASE_MS: '120000',
+        },
         clock,
         secrets: portalSecrets('clinic-a'),
         logger: createLogger({ level: 'debug', destination: capture }),
@@ -64,6 +95,7 @@ describe.skipIf(missing)(
       await gw?.stop();
       await sim?.stop();
       if (payersDir) rmSync(payersDir, { recursive: true, force: true });
+      if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
     });
 
     const api = async (method: string, p: string, body?: unknown) => {
@@ -283,6 +315,63 @@ describe.skipIf(missing)(
       expect(timeline.evidence.map((e: { name: string }) => e.name)).toEqual(
         expect.arrayContaining(['changes-filled', 'changes-saved']),
       );
+    });
+
+    it('a recipe without an upload flow: the documents go back to a person, the case stays pended', async () => {
+      const caseId = await order({
+        memberId: 'DOCS4712',
+        placerOrderNumber: `ORD-NOUP-${Date.now()}`,
+        payerId: 'NOUPLOAD',
+      });
+      const pended = await until(
+        caseId,
+        (c) => c.state === 'pended' || c.state === 'failed',
+        'pended',
+        false,
+      );
+      expect(pended.decision).toMatchObject({ followUp: 'send_documentation' });
+      const openTask = (reason: string) =>
+        waitFor(
+          async () =>
+            (
+              (await api('GET', `/tasks?caseId=${caseId}&kind=more_information&state=open`)).json
+                .items as Array<{
+                id: string;
+                version: number;
+                reasonCodes: string[];
+                details: Record<string, unknown>;
+              }>
+            ).find((t) => t.reasonCodes.includes(reason)),
+          { timeoutMs: 120_000, what: `an open documents task (${reason})` },
+        );
+      const task = await openTask('DOCUMENTS_REQUESTED');
+      const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
+        body: new Uint8Array(pdf),
+      });
+      expect(uploaded.status).toBe(201);
+      const doc = await readJson(uploaded);
+      const sent = await api('POST', `/tasks/${task.id}/resolve`, {
+        action: 'send_documents',
+        taskVersion: task.version,
+      });
+      expect(sent.status).toBe(200);
+      // The channel cannot send them: a person has them again, saying why.
+      const again = await openTask('CHANNEL_CANNOT_SEND');
+      expect(again.id).not.toBe(task.id);
+      expect(again.details).toMatchObject({ channel: 'portal' });
+      const c = await readJson(await gw.get(`/cases/${caseId}`));
+      expect(c.state).toBe('pended');
+      expect(c.events.map((e: { event: string }) => e.event)).not.toContain('documents_sent');
+      const docs = (await api('GET', `/cases/${caseId}/documents`)).json.items;
+      expect(docs).toEqual([expect.objectContaining({ id: doc.id, sentAt: null })]);
+      expect((await sim.submissions()).find((s) => s.member === 'DOCS4712')!.documents).toEqual([]);
+      const { rows } = await gw.gateway.db.pool.query(
+        `SELECT action FROM audit_log WHERE case_id = $1 AND action = 'case.documents_not_sent'`,
+        [caseId],
+      );
+      expect(rows).toHaveLength(1);
     });
 
     it('the logs hold no secret and no document content', () => {

@@ -103,6 +103,12 @@ export interface PayerConnector {
     ctx: PayerCallContext,
   ): Promise<{ readonly sent: number }>;
   /**
+   * Whether `sendAttachments` can send for this payer (a portal whose recipe has no upload flow cannot). Optional:
+   * absent, a connector with `sendAttachments` can. When it cannot, the documents are left to a person, as for a
+   * channel without the method.
+   */
+  canSendAttachments?(payer: PayerTarget): boolean;
+  /**
    * Asks the payer to reconsider a denial or partial approval (X12 278 with an appeal certification type, PAS, portal
    * appeal form), with the appeal letter and evidence. Optional: without it an appeal goes to the payer's appeal
    * address by e-mail.

@@ -21,7 +21,6 @@ import type {
   AuthorizationDecision,
   AuthorizationRequest,
   Outcome,
-  ReviewActionCode,
 } from '../../src/canonical/types.generated.ts';
 import type { Clock } from '../../src/clock.ts';
 import { isGatewayError } from '../../src/errors/index.ts';
@@ -40,6 +39,7 @@ import { PayerRulesError } from '../../src/workflow/rules/errors.ts';
 import type { PayerFile, PortalChannel } from '../../src/workflow/rules/types.generated.ts';
 import type { SubmissionRecord, X12Store } from '../x12/store.ts';
 import type { BrowserPool } from './browser.ts';
+import { type DecisionFacts, portalDecision } from './decision.ts';
 import {
   type Extracted,
   type FlowName,
@@ -49,7 +49,7 @@ import {
   watchDocuments,
 } from './engine.ts';
 import { PortalError } from './errors.ts';
-import { type Attachment, documentsAsked, portalFields, requestAttachment } from './fields.ts';
+import { type Attachment, portalFields, requestAttachment } from './fields.ts';
 import { createFollowUps } from './follow-ups.ts';
 import type { PortalRecipe, RecipeBook } from './recipes.ts';
 
@@ -93,12 +93,6 @@ export function portalPayerTarget(payer: PayerFile): PayerTarget {
   };
 }
 
-function reviewCode(outcome: Outcome): ReviewActionCode | undefined {
-  return ({ approved: 'A1', denied: 'A3', pended: 'A4', modified: 'A6', cancelled: 'C' } as const)[
-    outcome as 'approved'
-  ];
-}
-
 export function createPortalConnector(options: PortalConnectorOptions): PortalConnector {
   const { store, clock } = options;
   const downUntil = new Map<string, number>();
@@ -122,49 +116,12 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     ctx: PayerCallContext,
     request: AuthorizationRequest,
     outcome: Outcome,
-    facts: {
-      confirmation?: string;
-      authorization?: string;
-      reason?: string;
-      submissionId: number;
-      /** The portal's words for the documents the payer asks for (an extract into documentsRequested). */
-      documentsRequested?: string;
-    },
+    facts: DecisionFacts,
   ): AuthorizationDecision {
-    const code = reviewCode(outcome);
-    const decided = outcome !== 'pended';
-    const asked = decided
-      ? []
-      : documentsAsked(facts.documentsRequested, channelOf(ctx).recipe.documentTypes);
-    return {
-      outcome,
-      ...(code ? { reviewActionCode: code } : {}),
-      ...(facts.authorization ? { certificationNumber: facts.authorization } : {}),
-      ...(facts.confirmation ? { administrativeReference: facts.confirmation } : {}),
-      payer: { id: ctx.payer.id, ...(ctx.payer.name ? { name: ctx.payer.name } : {}) },
-      channel: 'portal',
-      lines: decided
-        ? request.serviceLines.map((l) => ({
-            sequence: l.sequence,
-            outcome,
-            ...(code ? { reviewActionCode: code } : {}),
-            code: l.code,
-            ...(facts.authorization ? { certificationNumber: facts.authorization } : {}),
-          }))
-        : [],
-      reasons: facts.reason
-        ? [{ system: 'urn:pagw:portal:reason', code: 'portal-reason', text: facts.reason }]
-        : [],
-      messages: decided
-        ? [`Decided on the payer portal${facts.confirmation ? ` (confirmation ${facts.confirmation})` : ''}`]
-        : [
-            `Received by the payer portal: confirmation ${facts.confirmation ?? 'unknown'}; the review decision follows`,
-          ],
-      followUp: outcome === 'denied' ? 'contact_payer' : asked.length > 0 ? 'send_documentation' : 'none',
-      ...(asked.length > 0 ? { documentsRequested: asked } : {}),
-      decidedAt: clock.now().toISOString(),
-      rawMessageRef: `payer_submissions:${facts.submissionId}`,
-    };
+    return portalDecision(ctx, request, outcome, facts, {
+      documentTypes: channelOf(ctx).recipe.documentTypes,
+      at: clock.now(),
+    });
   }
 
   function checkAfterMs(channel: PortalChannel): number {

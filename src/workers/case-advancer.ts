@@ -453,29 +453,31 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     if (record.state !== 'pended' || !deps.exceptions) return finish(timer);
     const routing = deps.route(record, clock.now());
     if (routing.kind !== 'routed') return finish(timer);
-    const connector = connectorFor(routing.channel);
-    if (!connector.sendAttachments || connector.canSendAttachments?.(routing.payer) === false) {
+    // To the channel that took the request (a fallback portal, not the payer's first channel).
+    const via = channels.viaCandidate(routing, channels.current(routing, record));
+    const connector = connectorFor(via.channel);
+    if (!connector.sendAttachments || connector.canSendAttachments?.(via.payer) === false) {
       // The channel cannot send them (no such method, a portal recipe without an upload flow): the case stays pended
       // (its follow-up continues) and the documents go back to a person, who sends them to the payer another way.
       const at = clock.now();
       await withTransaction(db.pool, async (tx) => {
         const audit: AuditEntry[] = [];
-        await deps.exceptions!.onDocumentsNotSent(tx, { record, channel: routing.channel, at, audit });
+        await deps.exceptions!.onDocumentsNotSent(tx, { record, channel: via.channel, at, audit });
         await completeTimer(tx, timer.id, at);
         await appendAuditEntries(tx, audit);
       });
       logger.warn(
-        { caseId: record.id, channel: routing.channel },
+        { caseId: record.id, channel: via.channel },
         'the channel cannot send documents: they are left to a person',
       );
       return;
     }
-    const documents = await deps.exceptions.attachmentsToSend(record, `connector:${routing.channel}`);
+    const documents = await deps.exceptions.attachmentsToSend(record, `connector:${via.channel}`);
     if (documents.length === 0) return finish(timer);
-    const { sent } = await connector.sendAttachments!(
+    const { sent } = await connector.sendAttachments(
       record.request,
       documents,
-      callContext(record, routing, timer),
+      callContext(record, via, timer),
     );
     return apply(
       record,
@@ -485,11 +487,11 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         data: {
           documentIds: documents.map((d) => d.documentId),
           sent,
-          via: routing.channel === 'x12' ? 'x12-275' : routing.channel,
+          via: via.channel === 'x12' ? 'x12-275' : via.channel,
         },
         nextStepInMs: 0,
       },
-      [connectorLink(routing)],
+      [connectorLink(via)],
     );
   }
 

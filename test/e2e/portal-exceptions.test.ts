@@ -6,6 +6,7 @@
  *   its name, size and type); the payer decides at the next status check;
  * - the EHR changes the order (ORC-1 XO, more units) while the portal holds it: the robot opens the request, types
  *   the changed fields and saves; the case is resubmitted, pended on the change and decided at the next status check;
+ * - a payer with channels [x12, portal] whose portal took the request: the documents go to the portal;
  * - a payer whose recipe has no upload flow: the documents go back to a person (a documents task again), the case
  *   stays pended, nothing is uploaded.
  */
@@ -315,6 +316,55 @@ describe.skipIf(missing)(
       expect(timeline.evidence.map((e: { name: string }) => e.name)).toEqual(
         expect.arrayContaining(['changes-filled', 'changes-saved']),
       );
+    });
+
+    it('[x12, portal] whose portal took the request: the documents follow it to the portal, not to the x12 channel', async () => {
+      const caseId = await order({
+        memberId: 'DOCS4714',
+        placerOrderNumber: `ORD-DUAL-DOCS-${Date.now()}`,
+        payerId: 'DUALCHAN',
+      });
+      const pended = await until(
+        caseId,
+        (c) => c.state === 'pended' || c.state === 'failed',
+        'pended',
+        false,
+      );
+      expect(pended).toMatchObject({ state: 'pended', channel: 'portal' });
+      const task = await waitFor(
+        async () =>
+          (await api('GET', `/tasks?caseId=${caseId}&kind=more_information`)).json.items[0] as
+            | { id: string; version: number }
+            | undefined,
+        { timeoutMs: 60_000, what: 'documents task' },
+      );
+      const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
+        body: new Uint8Array(pdf),
+      });
+      expect(uploaded.status).toBe(201);
+      const sent = await api('POST', `/tasks/${task.id}/resolve`, {
+        action: 'send_documents',
+        taskVersion: task.version,
+      });
+      expect(sent.status).toBe(200);
+      const final = await until(
+        caseId,
+        (c) => c.state === 'delivered' || c.state === 'failed',
+        'delivered',
+        false,
+      );
+      expect(final.state).toBe('delivered');
+      expect(final.events.find((e: { event: string }) => e.event === 'documents_sent').data.via).toBe(
+        'portal',
+      );
+      expect((await sim.submissions()).find((s) => s.member === 'DOCS4714')!.documents).toHaveLength(1);
+      const { rows } = await gw.gateway.db.pool.query(
+        `SELECT channel, purpose FROM payer_submissions WHERE case_id = $1 AND purpose = 'attachment'`,
+        [caseId],
+      );
+      expect(rows).toEqual([{ channel: 'portal', purpose: 'attachment' }]);
     });
 
     it('a recipe without an upload flow: the documents go back to a person, the case stays pended', async () => {

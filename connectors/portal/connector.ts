@@ -139,7 +139,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       submissionId?: number;
       documents?: readonly Attachment[];
     } = {},
-  ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string }> {
+  ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string; alreadyHeld: boolean }> {
     const { channel, recipe } = channelOf(ctx);
     const owner = `payer ${ctx.payer.id} (portal)`;
     const credentials = vaultRefName(channel.credentialsRef);
@@ -228,7 +228,12 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       throw error;
     }
     downUntil.delete(ctx.payer.id);
-    return { extracted: state.extracted, submitted: state.submitted, pageText };
+    return {
+      extracted: state.extracted,
+      submitted: state.submitted,
+      pageText,
+      alreadyHeld: state.alreadyHeld === true,
+    };
   }
 
   /** Searches the portal for the case's trace number; the confirmation number when the payer holds it. */

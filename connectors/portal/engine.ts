@@ -51,6 +51,11 @@ export interface Session {
   readonly masks: Target[];
   /** The submitting click happened: from here the payer may hold the request. */
   submitted: boolean;
+  /**
+   * The upload flow found every document already at the portal (an earlier run whose receipt was never seen): it
+   * ended before the upload, nothing was sent again.
+   */
+  alreadyHeld?: boolean;
   /** Status of the last main-frame document (5xx: portal down; 429: rate limited). */
   documentStatus?: number;
 }
@@ -260,8 +265,18 @@ export async function runFlow(page: Page, flow: FlowName, run: FlowRun, session:
         }
         case 'upload': {
           const field = (await waitFor(ref, step.target!)) as Locator;
-          const files =
-            step.from?.field === 'documents' ? (run.documents ?? []) : run.attachment ? [run.attachment] : [];
+          const documents = step.from?.field === 'documents';
+          // Documents the request already holds (an earlier run whose receipt was never seen) are not sent again.
+          const held = documents ? (session.extracted.documentsReceived ?? '') : '';
+          const files = documents
+            ? (run.documents ?? []).filter((f) => !held || !held.includes(f.name))
+            : run.attachment
+              ? [run.attachment]
+              : [];
+          if (files.length === 0 && documents && (run.documents?.length ?? 0) > 0) {
+            session.alreadyHeld = true;
+            return; // every one is at the portal already: nothing to submit
+          }
           if (files.length === 0)
             return await failAt(ref, 'PAGW_PORTAL_FORM_REFUSED', 'There is nothing to upload');
           // In-memory buffers: the bytes never touch the disk.

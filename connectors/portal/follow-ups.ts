@@ -8,7 +8,8 @@
  * channel_failure task), as for a channel without the method. The same safety rules as a submission: the attempt is
  * recorded (committed) just before the submitting click; an answer never seen after it is
  * PAGW_PORTAL_SUBMISSION_UNCONFIRMED (retried). Retrying an update types the same values again (harmless); retrying an
- * upload whose receipt was never seen may give the payer a document twice, never a second request.
+ * upload first reads the documents the request already holds (the recipe's extract into documentsReceived, by file
+ * name) and sends only the others — none left, the flow ends before the upload and nothing is sent again.
  */
 import type { AuthorizationDecision, AuthorizationRequest } from '../../src/canonical/types.generated.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -39,7 +40,7 @@ export interface PortalRuns {
       beforeSubmit?: () => Promise<number>;
       documents?: readonly Attachment[];
     },
-  ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string }>;
+  ): Promise<{ extracted: Extracted; submitted: boolean; pageText: string; alreadyHeld: boolean }>;
   decision(
     ctx: PayerCallContext,
     request: AuthorizationRequest,
@@ -213,12 +214,22 @@ export function createFollowUps(
         if (!record) throw error;
         return afterClick(record, error, 'upload');
       }
-      await store.complete(record!.id, {
-        status: 'answered',
-        response: result.pageText,
-        outcome: { receipt: result.extracted.receipt, documents: documents.map((d) => d.documentId) },
-        at: clock.now(),
-      });
+      if (record)
+        await store.complete(record.id, {
+          status: 'answered',
+          response: result.pageText,
+          outcome: { receipt: result.extracted.receipt, documents: documents.map((d) => d.documentId) },
+          at: clock.now(),
+        });
+      // Earlier uploads whose receipt was never seen: the request now holds their documents (found there, or sent now).
+      for (const open of (await store.forCase(ctx.caseId)).filter(
+        (r) => r.channel === 'portal' && r.purpose === 'attachment' && r.status === 'unknown',
+      ))
+        await store.complete(open.id, {
+          status: 'answered',
+          outcome: { reconciled: true, alreadyHeld: result.alreadyHeld },
+          at: clock.now(),
+        });
       return { sent: documents.length };
     },
   };

@@ -44,10 +44,16 @@ export type Step = {
    */
   submits?: boolean;
   /**
-   * extract: the name the text is kept under (confirmationNumber, status, reason, authorizationNumber; documentsRequested: the documents the payer asks for, see documentTypes; receipt: the portal's receipt for uploaded documents).
+   * extract: the name the text is kept under (confirmationNumber, status, reason, authorizationNumber; documentsRequested: the documents the payer asks for, see documentTypes; receipt: the portal's receipt for uploaded documents; documentsReceived, in the upload flow before the upload: the documents the request already holds, by file name — those are not uploaded again, and when none is left the flow ends there).
    */
   into?:
-    'confirmationNumber' | 'status' | 'reason' | 'authorizationNumber' | 'documentsRequested' | 'receipt';
+    | 'confirmationNumber'
+    | 'status'
+    | 'reason'
+    | 'authorizationNumber'
+    | 'documentsRequested'
+    | 'receipt'
+    | 'documentsReceived';
   /**
    * extract: a regular expression the text must match; its first group, if any, is kept.
    */

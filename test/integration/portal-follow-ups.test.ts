@@ -94,6 +94,22 @@ describe.skipIf(missing)('portal robot: documents and changes for a held request
     expect(held.documents).toEqual([]);
   });
 
+  it('an upload whose receipt was never seen: the retry finds the document at the portal and sends nothing again', async () => {
+    const ctx = h.context();
+    const request = h.request('SLOWUPLOAD103');
+    await h.connector().submit(request, ctx);
+    const docs = [attachment(pdf)];
+    // The portal records the file but holds its answer past the step timeout.
+    const error = await failure(h.connector().sendAttachments!(request, docs, ctx));
+    expect(error.code).toBe('PAGW_PORTAL_SUBMISSION_UNCONFIRMED');
+    expect(error.retriable).toBe(true);
+    expect(await attempts(ctx.caseId, 'attachment')).toEqual(['unknown']);
+    expect(await h.connector().sendAttachments!(request, docs, ctx)).toEqual({ sent: 1 });
+    const held = (await h.sim.submissions()).find((s) => s.reference === ctx.traceNumber)!;
+    expect(held.documents).toHaveLength(1);
+    expect(await attempts(ctx.caseId, 'attachment')).toEqual(['answered']);
+  });
+
   it('update: the changed units and codes typed into the held request; its answer read like a submission', async () => {
     const ctx = h.context();
     const request = h.request('PEND102');

@@ -4,7 +4,8 @@
  * files recorded), and an edit form for the changeable fields (service codes, units, service dates). A request pended
  * for documents (DOCS… member ids) is decided at the first status look after an upload; a changed request is reviewed
  * afresh and decided at the first status look after the change — the way the X12 clearinghouse sim decides after a
- * 275 or a revised 278.
+ * 275 or a revised 278. A SLOWUPLOAD… member's upload is recorded but its answer held (`holdMs`): a client that gives
+ * up has sent the documents without seeing the receipt.
  */
 import type { Express, Request, Response } from 'express';
 import { escapeHtml, page } from './pages.ts';
@@ -59,6 +60,8 @@ export interface RequestPageDeps<T extends HeldRequest> {
   readForm(req: Request): Promise<FormData>;
   /** The next receipt number (DOC-nnnnnn). */
   nextReceipt(): string;
+  /** How long a SLOWUPLOAD… member's upload answer is held after the files were recorded. */
+  readonly holdMs: number;
 }
 
 function held(deps: RequestPageDeps<HeldRequest>, req: Request, res: Response): HeldRequest | undefined {
@@ -165,6 +168,8 @@ export function registerRequestPages<T extends HeldRequest>(app: Express, deps: 
     for (const file of files)
       r.documents.push({ name: file.name, type: file.type, size: file.size, receipt, receivedAt: at });
     r.statusLooks = 0;
+    // Recorded, but the answer is held: a client that gives up never sees the receipt.
+    if (r.member.startsWith('SLOWUPLOAD')) await new Promise((resolve) => setTimeout(resolve, deps.holdMs));
     res.type('html').send(
       page(
         'Documents received',

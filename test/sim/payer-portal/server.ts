@@ -50,7 +50,7 @@ export interface PortalSimOptions {
   readonly sessionMaxPages?: number;
   /** Requests per client per window before 429 (default 600 per minute). */
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
-  /** How long a SLOWCONFIRM submission's confirmation page is held. */
+  /** How long a SLOWCONFIRM submission's confirmation page (and a SLOWUPLOAD one's upload answer) is held. */
   readonly holdConfirmMs?: number;
 }
 
@@ -424,6 +424,7 @@ export async function startPortalSim(options: PortalSimOptions): Promise<Running
     signedIn,
     readForm,
     nextReceipt: () => `DOC-${String(++receipts).padStart(6, '0')}`,
+    holdMs: options.holdConfirmMs ?? 60_000,
   });
   app.get('/pa/status', (req, res) => {
     if (!signedIn(req, res)) return;

@@ -269,7 +269,7 @@ export async function runFlow(page: Page, flow: FlowName, run: FlowRun, session:
           // Documents the request already holds (an earlier run whose receipt was never seen) are not sent again.
           const held = documents ? (session.extracted.documentsReceived ?? '') : '';
           const files = documents
-            ? (run.documents ?? []).filter((f) => !held || !held.includes(f.name))
+            ? (run.documents ?? []).filter((f) => !held.includes(f.name))
             : run.attachment
               ? [run.attachment]
               : [];

@@ -1,7 +1,9 @@
 /**
  * What the exception queue does when the workflow moves a case (called by the case advancer inside the transition's
  * transaction, src/workers/case-advancer.ts `exceptions`):
- *   pended         → the payer's decision clock starts (from the first submission): SLA warnings and breach timers
+ *   pended         → the payer's decision clock starts (from the first submission): SLA warnings and breach timers;
+ *                    a documents task when the payer asks for documents
+ *   information_requested (a later look asks for documents) → the documents task (./information-requests.ts)
  *   failed         → a `channel_failure` task (retry or cancel), with the failure's reason and error code
  *   decided, rejected, not required, cancelled → the clock stops; SLA and inquiry-limit tasks close
  *   a review gate expired (reason REVIEW_EXPIRED: rejected or escalated) → a `review_expired` task for the gate's role
@@ -26,6 +28,7 @@ import { type NeededItem, planTask, type TaskSpec } from '../workflow/tasks/task
 import { type AppealMailDeps, type AppealMailed, mailAppeal } from './appeal-email.ts';
 import { appealOutcomeTask, appealToSend, onAppealTransition } from './appeals.ts';
 import { attachmentsToSend } from './documents.ts';
+import { onInformationRequested } from './information-requests.ts';
 import { type SlaWatchDeps, startSlaClock, stopSlaClock } from './sla-watch.ts';
 import { type ActionContext, taskWrites } from './task-actions.ts';
 
@@ -203,6 +206,11 @@ export function createAdvancerExceptions(
             ...taskWrites(deps, ctx, after),
           });
         }
+        return;
+      }
+      if (event === 'information_requested') {
+        // A later look asks for documents not asked for before: the documents task, as on a first answer asking.
+        await onInformationRequested(tx, after, moreInformationTask(after, at), taskWrites(deps, ctx, after));
         return;
       }
       if (event === 'appeal_submitted' || event === 'appeal_decided') {

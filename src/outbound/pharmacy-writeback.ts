@@ -5,6 +5,7 @@
  *   review_requested                      → draft_ready (with the checklist: met / not met / unknown)
  *   submitted, resubmitted                → submitted (transactionId = the case's trace number)
  *   pended                                → pended, or more_info_needed when the payer asks for documentation
+ *   information_requested                 → more_info_needed (a later look asks for documents)
  *   decided, decision_updated             → approved (also modified), denied (reasons), cancelled, failed (error)
  *   rejected / failed / cancelled         → rejected / failed / cancelled
  *   (no case) drafting lacked a fact      → needs_info (missing: each fact and why)
@@ -62,6 +63,8 @@ export function writeBackStatusFor(
       return 'submitted';
     case 'pended':
       return decision?.followUp === 'send_documentation' ? 'more_info_needed' : 'pended';
+    case 'information_requested':
+      return 'more_info_needed';
     case 'decided':
     case 'decision_updated':
       switch (decision?.outcome) {

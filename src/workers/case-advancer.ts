@@ -48,6 +48,7 @@ import {
   traceNumberFor,
 } from '../workflow/case-workflow.ts';
 import { decisionChanged } from '../workflow/decision-updates.ts';
+import { planInformationRequest } from '../workflow/information-requests.ts';
 import type {
   EligibilityResult,
   PayerCallContext,
@@ -56,6 +57,7 @@ import type {
   PayerTarget,
 } from '../workflow/ports/payer-connector.ts';
 import type { GateSpec } from '../workflow/review/gate.ts';
+import { payerRuleGate } from '../workflow/review/payer-rule-gate.ts';
 import { submissionKeyFor } from '../workflow/review/submission-key.ts';
 import type { ChannelSelector } from './channel-selector.ts';
 import { createChannelStep } from './channel-step.ts';
@@ -94,24 +96,6 @@ export interface CaseAdvancerDeps {
    * transitions, written in their transactions; and what happens when a pended case reaches its inquiry limit.
    */
   exceptions?: AdvancerExceptions;
-}
-
-/** The gate when no review policies are wired: the payer's rule asks for a reviewer's approval. */
-export function payerRuleGate(
-  routing: Extract<Routing, { kind: 'routed' }>,
-  submissionKey: string,
-): GateSpec | null {
-  if (!routing.reviewRequired) return null;
-  return {
-    reason: 'payer_rule',
-    rolloutMode: 'auto',
-    submissionKey,
-    policyId: routing.ruleId ? `payer-rule:${routing.ruleId}` : 'payer-rule',
-    policyVersion: routing.ruleVersion,
-    requiredRole: 'reviewer',
-    approvalsRequired: 1,
-    severity: 'normal',
-  };
 }
 
 /** States whose next step may call a payer (eligibility, 278, 278 inquiry); others only write the database. */
@@ -758,7 +742,12 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
           'pended',
           via.pendedCheckAfterMs ?? DEFAULT_PENDED_CHECK_MS,
         );
-        if ('stayPended' in plan) return stayPended(record, timer, via, plan.nextStepInMs);
+        if ('stayPended' in plan) {
+          // Still pended, but asking for documents it had not asked for: recorded, the documents task opens.
+          const asked = planInformationRequest(record.decision, plan, timer.payload, via.channel);
+          if (asked) return apply(record, timer, asked, [connectorLink(via)]);
+          return stayPended(record, timer, via, plan.nextStepInMs);
+        }
         return apply(record, timer, await withSlaClock(record, via, plan), [
           ...(await approverLinks(record)),
           connectorLink(via),

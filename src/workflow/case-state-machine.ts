@@ -62,6 +62,10 @@ export const activeCaseStates: readonly CaseState[] = [
  *   events it is recorded in place) — with the new decision, published like a decision.
  * - sla_warning and sla_breached keep a pended case pended: the payer's decision time (CMS-0057-F, from submission)
  *   is running out, or ran out. They move the version so the status event they publish orders after the others.
+ * - information_requested keeps a pended case pended: a later status look (a 278 inquiry, a PAS $inquire or
+ *   notification, a portal status page) asks for documents the case's decision did not ask for yet. It records the
+ *   payer's new answer (published like the first pended one) and opens the documents task as a first answer asking
+ *   for them does (src/workflow/information-requests.ts, src/exceptions/information-requests.ts).
  * - documents_sent keeps a pended case pended: the documents the payer asked for went to it (X12 275 …).
  * - appeal_submitted and appeal_decided keep a delivered case delivered: its denial was appealed, and the payer
  *   answered the appeal (the new decision replaces the case's; `first_outcome` keeps the original). A terminal state
@@ -88,6 +92,7 @@ export const caseTransitions = {
   decision_updated: { from: ['decided', 'delivered'], to: 'unchanged' },
   sla_warning: { from: ['pended'], to: 'pended' },
   sla_breached: { from: ['pended'], to: 'pended' },
+  information_requested: { from: ['pended'], to: 'pended' },
   documents_sent: { from: ['pended'], to: 'pended' },
   appeal_submitted: { from: ['delivered'], to: 'delivered' },
   appeal_decided: { from: ['delivered'], to: 'delivered' },

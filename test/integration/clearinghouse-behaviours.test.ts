@@ -114,6 +114,31 @@ describe('x12 connector × simulated clearinghouse: scripted payer behaviours', 
     expect(await h.liveSubmissions(ctx.traceNumber)).toBe(1);
   });
 
+  it('documents asked for later: A4 without PWK, then the first inquiry asks for a progress report', async () => {
+    const connector = h.connector();
+    const ctx = h.context();
+    const request = h.request('LATEDOCS200');
+    const first = decisionOf(await connector.submit(request, ctx));
+    expect(first).toMatchObject({ outcome: 'pended', followUp: 'none' });
+    expect(first.documentsRequested).toBeUndefined();
+    const asked = await connector.inquire(request, ctx);
+    expect(decisionOf(asked)).toMatchObject({
+      outcome: 'pended',
+      followUp: 'send_documentation',
+      documentsRequested: [
+        {
+          type: { code: '09' },
+          transmission: 'EL',
+          attachmentControlNumber: expect.stringMatching(/^ACN\d+$/),
+        },
+      ],
+      messages: ['SEND PROGRESS NOTES'],
+    });
+    // Until the documents arrive, every inquiry asks again.
+    expect(decisionOf(await connector.inquire(request, ctx)).followUp).toBe('send_documentation');
+    expect(await h.liveSubmissions(ctx.traceNumber)).toBe(1);
+  });
+
   it('pend → deny: a pended review can end denied', async () => {
     const connector = h.connector();
     const ctx = h.context();

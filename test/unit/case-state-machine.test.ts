@@ -44,6 +44,7 @@ const expectedLegal: Record<string, CaseState> = {
   'pended/cancelled': 'cancelled',
   'pended/sla_warning': 'pended',
   'pended/sla_breached': 'pended',
+  'pended/information_requested': 'pended',
   'pended/documents_sent': 'pended',
   'delivered/appeal_submitted': 'delivered',
   'delivered/appeal_decided': 'delivered',

@@ -12,6 +12,11 @@ export type ReviewBehaviour =
   | 'pend-forever'
   /** Pended asking for documents (PWK with an attachment control number): decided once a 275 brings them. */
   | 'pend-docs'
+  /**
+   * Pended asking for nothing; the first 278 inquiry asks for documents (as pend-docs does), decided once a 275
+   * brings them.
+   */
+  | 'pend-docs-later'
   | 'modify'
   | 'aaa'
   | 'aaa42'
@@ -29,6 +34,7 @@ export const reviewByMemberPrefix: ReadonlyArray<readonly [string, ReviewBehavio
   ['PENDDENY', 'pend-deny'],
   ['NOANSWER', 'pend-forever'],
   ['DOCS', 'pend-docs'],
+  ['LATEDOCS', 'pend-docs-later'],
   ['PEND2', 'pend2'],
   ['PEND', 'pend'],
   ['DENY', 'deny'],

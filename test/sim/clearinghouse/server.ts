@@ -79,7 +79,7 @@ interface Review {
   readonly period: { start: string; end: string };
   inquiries: number;
   state: 'pended' | 'decided' | 'cancelled';
-  /** pend-docs: the number the documents are asked under, and how many 275s brought them. */
+  /** pend-docs(-later): the number the documents are asked under, and how many 275s brought them. */
   readonly attachmentControlNumber: string;
   documentsReceived: number;
   /** A request for reconsideration (278 UM02 1 or 2): the letter's control number, letters received, decided. */
@@ -112,6 +112,7 @@ const pendingBehaviours: ReadonlySet<ReviewBehaviour> = new Set([
   'pend-deny',
   'pend-forever',
   'pend-docs',
+  'pend-docs-later',
 ]);
 
 /** Decisions the `/_sim/decision` hook can change a review to. */
@@ -177,7 +178,13 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
       message: 'PENDED FOR CLINICAL REVIEW',
       lines: requestedQuantities(review.request).map(() => ({ action: 'A4' as const })),
     };
-    if (review.state === 'pended' && review.behaviour === 'pend-docs')
+    // pend-docs-later: the 278's answer asks for nothing; from the first inquiry on, the documents as pend-docs.
+    if (review.state === 'pended' && review.behaviour === 'pend-docs-later' && review.inquiries === 0)
+      return { ...pendedAnswer, paperwork: null };
+    if (
+      review.state === 'pended' &&
+      (review.behaviour === 'pend-docs' || review.behaviour === 'pend-docs-later')
+    )
       return {
         ...pendedAnswer,
         message: 'SEND PROGRESS NOTES',
@@ -518,7 +525,8 @@ export async function startSim(options: SimOptions = {}): Promise<RunningSim> {
         review.behaviour === 'pend2'
           ? 2
           : review.behaviour === 'pend-forever' ||
-              (review.behaviour === 'pend-docs' && review.documentsReceived === 0)
+              ((review.behaviour === 'pend-docs' || review.behaviour === 'pend-docs-later') &&
+                review.documentsReceived === 0)
             ? Number.POSITIVE_INFINITY
             : 1;
       if (review.state === 'pended' && review.inquiries >= decideAfter) review.state = 'decided';

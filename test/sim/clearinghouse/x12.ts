@@ -199,8 +199,11 @@ export interface ReviewAnswer {
     reason?: string;
   }>;
   readonly period?: { start: string; end: string };
-  /** A4: the documents asked for (PWK01 report type, PWK06 attachment control number); default PWK*AS*EL. */
-  readonly paperwork?: { readonly reportType: string; readonly controlNumber?: string };
+  /**
+   * A4: the documents asked for (PWK01 report type, PWK06 attachment control number); default PWK*AS*EL; null: no
+   * PWK at all (pended without asking for anything).
+   */
+  readonly paperwork?: { readonly reportType: string; readonly controlNumber?: string } | null;
 }
 
 /** A 278 response echoing the request's parties and services, with the payer's decision at both levels. */
@@ -249,7 +252,7 @@ export function write278Response(
       if (answer.period && (answer.action === 'A1' || answer.action === 'A6')) {
         out.push({ tag: 'DTP', elements: ['AAH', 'RD8', `${answer.period.start}-${answer.period.end}`] });
       }
-      if (answer.action === 'A4')
+      if (answer.action === 'A4' && answer.paperwork !== null)
         out.push({
           tag: 'PWK',
           elements: answer.paperwork?.controlNumber

@@ -2,8 +2,8 @@
  * The portal robot as a PayerConnector: it signs in to the payer's web portal with the tenant's vault secrets and a
  * TOTP code generated inside the vault, fills the PA form from the canonical request (with an attachment), reads
  * the confirmation number, and later reads the status page on the payer's schedule until the payer decides. For a
- * request the portal holds, ./follow-ups.ts uploads the documents the payer asked for and changes the request after
- * the EHR changed the order (the recipe's upload and update flows).
+ * request the portal holds, ./follow-ups.ts uploads the documents the payer asked for, changes the request after
+ * the EHR changed the order and withdraws it after the EHR cancelled it (the recipe's upload, update and cancel flows).
  *
  * Safety rules, as in the X12 connector:
  * 1. An answered submission returns its stored outcome: nothing is sent again.
@@ -274,7 +274,10 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     return isGatewayError(error) ? error.code : 'PAGW_INTERNAL';
   }
 
-  async function latestPortal(caseId: string, purpose: 'submit'): Promise<SubmissionRecord | undefined> {
+  async function latestPortal(
+    caseId: string,
+    purpose: 'submit' | 'cancel',
+  ): Promise<SubmissionRecord | undefined> {
     const all = await store.forCase(caseId);
     return all.filter((r) => r.channel === 'portal' && r.purpose === purpose).at(-1);
   }
@@ -513,11 +516,8 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       };
     },
 
-    async cancel() {
-      throw new PortalError('PAGW_PORTAL_UNSUPPORTED', 'The portal recipe has no cancellation flow');
-    },
-
-    // A changed order and the documents a pended request waits for, by the recipe's update and upload flows.
+    // A changed order, the documents a pended request waits for and a cancelled order, by the recipe's update, upload
+    // and cancel flows (a recipe without the flow: PAGW_PORTAL_UNSUPPORTED, a person does it).
     ...createFollowUps({
       store,
       clock,

@@ -1,7 +1,8 @@
 /**
  * The one engine that runs any recipe flow on a page: goto, fill (a canonical field or a secret), click, totp,
  * select, upload (the clinical summary, or in the upload flow the documents being sent: in-memory files), waitFor,
- * extract, screenshot. Elements are found by role, label and text (Playwright locators,
+ * extract, screenshot. The cancel flow ends at its status extract before the submitting click when the request already
+ * shows cancelled (so a retried withdrawal never withdraws twice). Elements are found by role, label and text (Playwright locators,
  * auto-waiting, no sleeps). While a step waits for its element it also watches the recipe's failure signs, so a
  * refused login or an expired session is reported as itself at once, not as a timeout; an element that never
  * shows is PAGW_PORTAL_PAGE_CHANGED naming the step, with a screenshot of the page kept as evidence.
@@ -52,8 +53,9 @@ export interface Session {
   /** The submitting click happened: from here the payer may hold the request. */
   submitted: boolean;
   /**
-   * The upload flow found every document already at the portal (an earlier run whose receipt was never seen): it
-   * ended before the upload, nothing was sent again.
+   * The upload flow found every document already at the portal, or the cancel flow found the request already
+   * cancelled (an earlier run whose answer was never seen): it ended before the submitting click, nothing was sent
+   * again.
    */
   alreadyHeld?: boolean;
   /** Status of the last main-frame document (5xx: portal down; 429: rate limited). */
@@ -315,6 +317,16 @@ export async function runFlow(page: Page, flow: FlowName, run: FlowRun, session:
             session.extracted[step.into!] = match[1] ?? match[0];
           } else {
             session.extracted[step.into!] = text;
+          }
+          // A withdrawal retried after an answer never seen: the request already shows cancelled, nothing is sent.
+          if (
+            flow === 'cancel' &&
+            step.into === 'status' &&
+            !session.submitted &&
+            recipe.statusMap[session.extracted.status ?? ''] === 'cancelled'
+          ) {
+            session.alreadyHeld = true;
+            return;
           }
           break;
         }

@@ -1,15 +1,20 @@
 /**
  * What the portal robot does for a request the payer already holds (issue #14): `update` — the EHR changed the order
  * (service codes, units, dates): the recipe's update flow opens the request and types the changed fields, and the
- * payer's answer is read like a submission's — and `sendAttachments` — documents the payer asked for: the recipe's
- * upload flow opens the request and sets them on its file input from memory (never written to disk).
+ * payer's answer is read like a submission's —, `sendAttachments` — documents the payer asked for: the recipe's
+ * upload flow opens the request and sets them on its file input from memory (never written to disk) — and `cancel`
+ * — the EHR cancelled the order: the recipe's cancel flow opens the request, clicks its withdraw control, confirms,
+ * and reads the status the page then shows (a decided `cancelled` outcome, review action C, like a 278 cancel).
  *
  * A recipe without the flow cannot do it: PAGW_PORTAL_UNSUPPORTED, not retried, so the step fails to a person (a
  * channel_failure task), as for a channel without the method. The same safety rules as a submission: the attempt is
  * recorded (committed) just before the submitting click; an answer never seen after it is
  * PAGW_PORTAL_SUBMISSION_UNCONFIRMED (retried). Retrying an update types the same values again (harmless); retrying an
  * upload first reads the documents the request already holds (the recipe's extract into documentsReceived, by file
- * name) and sends only the others — none left, the flow ends before the upload and nothing is sent again.
+ * name) and sends only the others — none left, the flow ends before the upload and nothing is sent again. Retrying a
+ * withdrawal first reads the request's status: already cancelled, the flow ends before the withdraw click (never
+ * twice), and the attempt whose answer was not seen is completed with the cancelled outcome. An answered withdrawal
+ * returns its stored outcome without opening the browser.
  */
 import type { AuthorizationDecision, AuthorizationRequest } from '../../src/canonical/types.generated.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -44,21 +49,21 @@ export interface PortalRuns {
   decision(
     ctx: PayerCallContext,
     request: AuthorizationRequest,
-    outcome: 'pended',
+    outcome: 'pended' | 'cancelled',
     facts: { confirmation?: string; submissionId: number; documentsRequested?: string },
   ): AuthorizationDecision;
   checkAfterMs(channel: PortalChannel): number;
-  latestPortal(caseId: string, purpose: 'submit'): Promise<SubmissionRecord | undefined>;
+  latestPortal(caseId: string, purpose: 'submit' | 'cancel'): Promise<SubmissionRecord | undefined>;
   search(request: AuthorizationRequest, ctx: PayerCallContext): Promise<{ confirmation?: string }>;
   codeOf(error: unknown): string;
 }
 
 export function createFollowUps(
   runs: PortalRuns,
-): Required<Pick<PayerConnector, 'update' | 'sendAttachments'>> {
+): Required<Pick<PayerConnector, 'update' | 'sendAttachments' | 'cancel'>> {
   const { store, clock } = runs;
 
-  function flowOf(ctx: PayerCallContext, flow: 'update' | 'upload', what: string): PortalChannel {
+  function flowOf(ctx: PayerCallContext, flow: 'update' | 'upload' | 'cancel', what: string): PortalChannel {
     const { channel, recipe } = runs.channelOf(ctx);
     if (!recipe.flows[flow])
       throw new PortalError(
@@ -83,7 +88,7 @@ export function createFollowUps(
     }
     throw new PortalError(
       'PAGW_PORTAL_REQUEST_NOT_FOUND',
-      'The portal holds no request of this case to change or to attach documents to',
+      'The portal holds no request of this case to change, to attach documents to or to withdraw',
     );
   }
 
@@ -231,6 +236,76 @@ export function createFollowUps(
           at: clock.now(),
         });
       return { sent: documents.length };
+    },
+
+    async cancel(request, ctx) {
+      flowOf(ctx, 'cancel', 'withdraws the request');
+      const done = await runs.latestPortal(ctx.caseId, 'cancel');
+      if (done?.status === 'answered' && done.outcome) return done.outcome as SubmissionOutcome;
+      const { confirmation } = await held(request, ctx);
+      let record: SubmissionRecord | undefined;
+      let result: Awaited<ReturnType<PortalRuns['session']>>;
+      try {
+        result = await runs.session(ctx, request, 'cancel', {
+          confirmationNumber: confirmation,
+          beforeSubmit: async () => {
+            record = await store.recordAttempt({
+              tenant: ctx.tenant,
+              caseId: ctx.caseId,
+              payerId: ctx.payer.id,
+              channel: 'portal',
+              purpose: 'cancel',
+              traceNumber: ctx.traceNumber,
+              request: JSON.stringify({ withdraw: confirmation }),
+              at: clock.now(),
+            });
+            return record.id;
+          },
+        });
+      } catch (error) {
+        if (!record) throw error;
+        return afterClick(record, error, 'withdrawal');
+      }
+      const { recipe } = runs.channelOf(ctx);
+      const shown = result.extracted.status ?? '';
+      if (recipe.statusMap[shown] !== 'cancelled') {
+        const error = new PortalError(
+          'PAGW_PORTAL_PAGE_CHANGED',
+          `After the withdrawal the portal shows "${shown.slice(0, 40)}", which the recipe does not map to cancelled`,
+        );
+        if (!record) throw error;
+        return afterClick(record, error, 'withdrawal');
+      }
+      // Found already cancelled (an earlier withdrawal whose answer was never seen): that attempt is the evidence.
+      const open = (await store.forCase(ctx.caseId)).filter(
+        (r) => r.channel === 'portal' && r.purpose === 'cancel' && r.status === 'unknown',
+      );
+      const evidence =
+        record ??
+        open.at(-1) ??
+        (await store.recordAttempt({
+          tenant: ctx.tenant,
+          caseId: ctx.caseId,
+          payerId: ctx.payer.id,
+          channel: 'portal',
+          purpose: 'cancel',
+          traceNumber: ctx.traceNumber,
+          // Nothing was sent: the request already showed cancelled (withdrawn on the portal by a person).
+          request: JSON.stringify({ withdraw: confirmation, alreadyCancelled: true }),
+          at: clock.now(),
+        }));
+      const outcome: SubmissionOutcome = {
+        kind: 'decided',
+        decision: runs.decision(ctx, request, 'cancelled', { confirmation, submissionId: evidence.id }),
+      };
+      for (const r of new Set([evidence, ...open]))
+        await store.complete(r.id, {
+          status: 'answered',
+          ...(r === evidence ? { response: result.pageText } : {}),
+          outcome: r === evidence ? outcome : { reconciled: true, alreadyCancelled: result.alreadyHeld },
+          at: clock.now(),
+        });
+      return outcome;
     },
   };
 }

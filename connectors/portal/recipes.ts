@@ -1,7 +1,8 @@
 /**
  * Portal recipes: connectors/portal/recipes/*.json, checked against schemas/portal-recipe.json and the flow rules
- * the engine relies on (one `submits` click in each of the submit, update and upload flows with the confirmation
- * number — or the upload's receipt — extracted after it, documents set in the upload flow only, a status extract,
+ * the engine relies on (one `submits` click in each of the submit, update, upload and cancel flows with the
+ * confirmation number — the upload's receipt, the cancel's status — extracted after it, the cancel's status also
+ * read before it, documents set in the upload flow only, a status extract,
  * fields the request has, patterns that compile). Adding a portal is adding a file.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -26,6 +27,13 @@ const sendingFlows = {
   submit: 'confirmationNumber',
   update: 'confirmationNumber',
   upload: 'receipt',
+  cancel: 'status',
+} as const;
+
+const proofNames = {
+  confirmationNumber: 'confirmation number',
+  receipt: 'receipt',
+  status: 'status',
 } as const;
 
 function flowRules(recipe: PortalRecipe): Problem[] {
@@ -65,13 +73,15 @@ function flowRules(recipe: PortalRecipe): Problem[] {
       if (step.submits && (!(flow in sendingFlows) || step.action !== 'click'))
         problems.push({
           location: at(flow, i),
-          message: 'only a click of the submit, update or upload flow submits',
+          message: 'only a click of the submit, update, upload or cancel flow submits',
         });
     });
   }
-  for (const [flow, proof] of Object.entries(sendingFlows) as Array<[keyof typeof sendingFlows, string]>) {
+  for (const [flow, proof] of Object.entries(sendingFlows) as Array<
+    [keyof typeof sendingFlows, (typeof sendingFlows)[keyof typeof sendingFlows]]
+  >) {
     const steps = recipe.flows[flow];
-    if (!steps) continue; // update and upload are optional
+    if (!steps) continue; // update, upload and cancel are optional
     const submitsAt = steps.findIndex((s) => s.submits);
     if (steps.filter((s) => s.submits).length !== 1)
       problems.push({ location: `flows.${flow}`, message: 'exactly one click must be marked `submits`' });
@@ -80,7 +90,7 @@ function flowRules(recipe: PortalRecipe): Problem[] {
     )
       problems.push({
         location: `flows.${flow}`,
-        message: `the ${proof === 'receipt' ? 'receipt' : 'confirmation number'} must be extracted after the submitting click`,
+        message: `the ${proofNames[proof]} must be extracted after the submitting click`,
       });
   }
   if (
@@ -96,6 +106,18 @@ function flowRules(recipe: PortalRecipe): Problem[] {
       location: 'flows.upload',
       message:
         'the upload flow must set the documents (`from: {field: documents}`) before the submitting click',
+    });
+  // A retried withdrawal looks first: the request's status read before the click ends the flow when it is cancelled.
+  const cancel = recipe.flows.cancel;
+  if (
+    cancel &&
+    !cancel.some(
+      (s, i) => s.action === 'extract' && s.into === 'status' && i < cancel.findIndex((x) => x.submits),
+    )
+  )
+    problems.push({
+      location: 'flows.cancel',
+      message: "the cancel flow must extract the request's `status` before the submitting click",
     });
   if (!recipe.flows.status.some((s) => s.action === 'extract' && s.into === 'status' && !s.optional))
     problems.push({ location: 'flows.status', message: 'the status flow must extract `status`' });

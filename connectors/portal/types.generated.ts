@@ -40,11 +40,11 @@ export type Step = {
   target?: Target;
   from?: Source;
   /**
-   * click (submit, update and upload flows, once each): after this click the payer may hold the request, the change or the documents; the attempt is recorded (committed) just before it.
+   * click (submit, update, upload and cancel flows, once each): after this click the payer may hold the request, the change, the documents or the withdrawal; the attempt is recorded (committed) just before it.
    */
   submits?: boolean;
   /**
-   * extract: the name the text is kept under (confirmationNumber, status, reason, authorizationNumber; documentsRequested: the documents the payer asks for, see documentTypes; receipt: the portal's receipt for uploaded documents; documentsReceived, in the upload flow before the upload: the documents the request already holds, by file name — those are not uploaded again, and when none is left the flow ends there).
+   * extract: the name the text is kept under (confirmationNumber, status — in the cancel flow before the submitting click the request's current status, after it the status the withdrawal left —, reason, authorizationNumber; documentsRequested: the documents the payer asks for, see documentTypes; receipt: the portal's receipt for uploaded documents; documentsReceived, in the upload flow before the upload: the documents the request already holds, by file name — those are not uploaded again, and when none is left the flow ends there).
    */
   into?:
     | 'confirmationNumber'
@@ -115,6 +115,12 @@ export type Flow4 = Step[];
  * @minItems 1
  */
 export type Flow5 = Step[];
+/**
+ * Optional. Withdraws the request the payer holds (`{confirmationNumber}`) after the EHR cancelled the order: opens it, extracts its `status` before the submitting click (a request that already shows a status the statusMap maps to `cancelled` is not withdrawn again: the flow ends there), clicks the cancel or withdraw control, confirms — exactly one step `submits` — and extracts the `status` the page then shows (it must map to `cancelled`). Without it, a cancelled order on this portal fails the step for a person.
+ *
+ * @minItems 1
+ */
+export type Flow6 = Step[];
 
 /**
  * How the portal robot (connectors/portal) works one payer portal: flows of steps (goto, fill, click, totp, select, upload, waitFor, extract, screenshot) addressed by role, label and text, the page texts that mean a typed failure, and what the status page's words mean. Adding a portal is adding one of these files (connectors/portal/recipes/<id>.json).
@@ -145,6 +151,7 @@ export interface PortalRecipe {
     search: Flow3;
     upload?: Flow4;
     update?: Flow5;
+    cancel?: Flow6;
   };
   /**
    * Status page words → canonical outcome.

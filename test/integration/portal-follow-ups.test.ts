@@ -1,6 +1,7 @@
 /**
  * The portal robot for a request the payer holds, in real headless Chromium against the simulated payer portal:
- * `sendAttachments` (the recipe's upload flow) and `update` (its update flow) — what the portal records, what the
+ * `sendAttachments` (the recipe's upload flow), `update` (its update flow) and `cancel` (its cancel flow, and a retried
+ * withdrawal that finds the request already cancelled) — what the portal records, what the
  * submissions log records, the typed failures (a document the portal refuses, no such flow in the recipe, no request
  * at the portal), and the evidence kept.
  */
@@ -138,12 +139,64 @@ describe.skipIf(missing)('portal robot: documents and changes for a held request
     expect(await h.connector().inquire(changed, ctx)).toMatchObject({ kind: 'decided' });
   });
 
+  it('cancel: withdraws the held request at the portal, a decided cancelled outcome (C); asked again, nothing is sent', async () => {
+    const ctx = h.context();
+    const request = h.request('PEND104');
+    const submitted = await h.connector().submit(request, ctx);
+    const confirmation = submitted.kind === 'pended' ? submitted.decision.administrativeReference : undefined;
+    const outcome = await h.connector().cancel(request, ctx);
+    expect(outcome).toMatchObject({
+      kind: 'decided',
+      decision: {
+        outcome: 'cancelled',
+        reviewActionCode: 'C',
+        channel: 'portal',
+        administrativeReference: confirmation,
+      },
+    });
+    const held = (await h.sim.submissions()).filter((s) => s.reference === ctx.traceNumber);
+    expect(held).toHaveLength(1);
+    expect(held[0]!.withdrawals).toBe(1);
+    expect(held[0]!.cancelledAt).toEqual(expect.any(String));
+    expect(await attempts(ctx.caseId, 'cancel')).toEqual(['answered']);
+    // The status page shows it too: the status flow reads a cancelled decision.
+    expect(await h.connector().inquire(request, ctx)).toMatchObject({
+      kind: 'decided',
+      decision: { outcome: 'cancelled' },
+    });
+    // An answered withdrawal returns its stored outcome: no second withdrawal at the portal.
+    expect(await h.connector().cancel(request, ctx)).toEqual(outcome);
+    expect((await h.sim.submissions()).find((s) => s.reference === ctx.traceNumber)!.withdrawals).toBe(1);
+    const names = (await listEvidence(h.db.pool, 'clinic-a', ctx.caseId)).map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(['withdraw-confirm', 'withdrawn']));
+  });
+
+  it('a withdrawal whose answer was never seen: UNCONFIRMED, and the retry finds it cancelled and withdraws nothing again', async () => {
+    const ctx = h.context();
+    const request = h.request('SLOWCANCEL105');
+    await h.connector().submit(request, ctx);
+    // The portal records the withdrawal but holds its answer past the step timeout.
+    const error = await failure(h.connector().cancel(request, ctx));
+    expect(error.code).toBe('PAGW_PORTAL_SUBMISSION_UNCONFIRMED');
+    expect(error.retriable).toBe(true);
+    expect(await attempts(ctx.caseId, 'cancel')).toEqual(['unknown']);
+    const outcome = await h.connector().cancel(request, ctx);
+    expect(outcome).toMatchObject({
+      kind: 'decided',
+      decision: { outcome: 'cancelled', reviewActionCode: 'C' },
+    });
+    const held = (await h.sim.submissions()).find((s) => s.reference === ctx.traceNumber)!;
+    expect(held.withdrawals).toBe(1);
+    expect(await attempts(ctx.caseId, 'cancel')).toEqual(['answered']);
+  });
+
   it('a recipe without the flow: UNSUPPORTED before any browser run; no request at the portal: REQUEST_NOT_FOUND', async () => {
     const rx = h.context({ recipe: 'sim-rx' });
     const request = h.request('W103');
     for (const call of [
       h.connector().update!(request, rx),
       h.connector().sendAttachments!(request, [attachment(pdf)], rx),
+      h.connector().cancel(request, rx),
     ]) {
       const error = await failure(call);
       expect(error.code).toBe('PAGW_PORTAL_UNSUPPORTED');

@@ -2,7 +2,7 @@
  * Portal recipes are data: every file in connectors/portal/recipes loads (schema + flow rules), the sim-health recipe's
  * flows match their golden outline (test/fixtures/portal/sim-health.flows.json: a recipe change shows in review;
  * rewrite it with `PAGW_WRITE_GOLDENS=1 npx vitest run test/unit/portal-recipes.test.ts` on purpose, then read the
- * diff), and the flow rules refuse upload and update flows the engine could not run safely.
+ * diff), and the flow rules refuse upload, update and cancel flows the engine could not run safely.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,7 +43,7 @@ function problemsOf(document: unknown): string[] {
 }
 
 describe('portal recipes', () => {
-  it('every recipe loads; sim-health has upload and update flows and matches its golden outline', () => {
+  it('every recipe loads; sim-health has upload, update and cancel flows and matches its golden outline', () => {
     const book = loadRecipes(recipesDir);
     expect(book.ids).toEqual(['sim-health', 'sim-rx']);
     const recipe = book.get('sim-health')!;
@@ -51,6 +51,8 @@ describe('portal recipes', () => {
     if (process.env.PAGW_WRITE_GOLDENS === '1') writeFileSync(golden, actual);
     expect(actual).toBe(readFileSync(golden, 'utf8'));
     expect(book.get('sim-rx')!.flows.upload).toBeUndefined();
+    expect(book.get('sim-rx')!.flows.cancel).toBeUndefined();
+    expect(recipe.statusMap.Cancelled).toBe('cancelled');
   });
 
   it('refuses an upload flow without a submitting click, without its receipt, or without the documents', () => {
@@ -92,7 +94,31 @@ describe('portal recipes', () => {
     );
     expect(
       problemsOf({ ...r, flows: { ...r.flows, status: [...r.flows.status, { ...r.flows.submit[12] }] } }),
-    ).toContain('test.json: flows.status[6]: only a click of the submit, update or upload flow submits');
+    ).toContain(
+      'test.json: flows.status[6]: only a click of the submit, update, upload or cancel flow submits',
+    );
+  });
+
+  it('refuses a cancel flow without a submitting click, without the status after it, or without a look before it', () => {
+    const r = simHealth();
+    const cancel = r.flows.cancel as Step[];
+    expect(
+      problemsOf({ ...r, flows: { ...r.flows, cancel: cancel.map((s) => ({ ...s, submits: undefined })) } }),
+    ).toContain('test.json: flows.cancel: exactly one click must be marked `submits`');
+    const submitsAt = cancel.findIndex((s) => s.submits);
+    expect(problemsOf({ ...r, flows: { ...r.flows, cancel: cancel.slice(0, submitsAt + 1) } })).toContain(
+      'test.json: flows.cancel: the status must be extracted after the submitting click',
+    );
+    // No look before the click: a retried withdrawal could not see that the request is already cancelled.
+    expect(
+      problemsOf({
+        ...r,
+        flows: { ...r.flows, cancel: cancel.filter((s, i) => !(s.into === 'status' && i < submitsAt)) },
+      }),
+    ).toContain(
+      "test.json: flows.cancel: the cancel flow must extract the request's `status` before the submitting click",
+    );
+    expect(problemsOf(r)).toEqual([]);
   });
 
   it('types the changeable fields of a request and reads the documents a portal asks for', () => {

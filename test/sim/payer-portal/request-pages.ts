@@ -1,7 +1,9 @@
 /**
  * The simulated portal's page for one request it holds (`/pa/request/:confirmation`, linked from the status table as
  * "Open request"): its details, the documents the payer asks for, a document upload form (type and size checked, the
- * files recorded), and an edit form for the changeable fields (service codes, units, service dates). A request pended
+ * files recorded), an edit form for the changeable fields (service codes, units, service dates), and a "Withdraw
+ * request" form (confirmed on a second page) that marks it cancelled — the status page then shows Cancelled; a
+ * SLOWCANCEL… member's withdrawal is recorded but its answer held (`holdMs`). A request pended
  * for documents (DOCS… member ids) is decided at the first status look after an upload; a changed request is reviewed
  * afresh and decided at the first status look after the change — the way the X12 clearinghouse sim decides after a
  * 275 or a revised 278. A SLOWUPLOAD… member's upload is recorded but its answer held (`holdMs`): a client that gives
@@ -51,7 +53,10 @@ export interface HeldRequest {
   readonly documents: ReceivedDocument[];
   readonly revisions: Revision[];
   /** Status looks since the request last changed (an upload or an edit starts the count again). */
-  statusLooks: number;
+  statusLooks: number /** When the provider withdrew it ("Withdraw request"); the status page then shows Cancelled. */;
+  cancelledAt?: string;
+  /** How many times a withdrawal was confirmed (a second one is recorded too: a client must not send it). */
+  withdrawals?: number;
 }
 
 export interface RequestPageDeps<T extends HeldRequest> {
@@ -95,8 +100,9 @@ export function requestPage(r: HeldRequest, error?: string): string {
   return page(
     `Request ${r.confirmation}`,
     `${note}<dl><dt>Your reference</dt><dd>${escapeHtml(r.reference)}</dd>
-<dt>Service codes</dt><dd>${escapeHtml(r.services)}</dd><dt>Units</dt><dd>${escapeHtml(r.units)}</dd>${asked}</dl>
-<p><a href="${base}/edit">Edit request</a></p>
+<dt>Service codes</dt><dd>${escapeHtml(r.services)}</dd><dt>Units</dt><dd>${escapeHtml(r.units)}</dd>${asked}
+<dt>Status</dt><dd id="request-status">${r.cancelledAt ? 'Cancelled' : 'Open'}</dd></dl>
+<p><a href="${base}/edit">Edit request</a>${r.cancelledAt ? '' : ` · <a href="${base}/withdraw">Withdraw request</a>`}</p>
 <h2>Documents</h2>${docs}
 <form method="post" action="${base}/documents" enctype="multipart/form-data">
 <label for="documents">Additional documents</label><input id="documents" name="documents" type="file" multiple>
@@ -175,6 +181,36 @@ export function registerRequestPages<T extends HeldRequest>(app: Express, deps: 
         'Documents received',
         `<p role="status">${files.length} document${files.length === 1 ? ' was' : 's were'} received for request ${escapeHtml(r.confirmation)}.</p>
 <dl><dt>Receipt</dt><dd id="upload-receipt">${escapeHtml(receipt)}</dd></dl>`,
+        { nav: true },
+      ),
+    );
+  });
+  app.get('/pa/request/:confirmation/withdraw', (req, res) => {
+    if (!deps.signedIn(req, res)) return;
+    const r = held(d, req, res);
+    if (r)
+      res.type('html').send(
+        page(
+          `Withdraw request ${r.confirmation}`,
+          `<p>Withdraw this request? The plan stops reviewing it; this cannot be undone.</p>
+<form method="post" action="/pa/request/${encodeURIComponent(r.confirmation)}/withdraw"><p><button type="submit">Confirm withdrawal</button></p></form>`,
+          { nav: true },
+        ),
+      );
+  });
+  app.post('/pa/request/:confirmation/withdraw', async (req, res) => {
+    if (!deps.signedIn(req, res)) return;
+    const r = held(d, req, res);
+    if (!r) return;
+    r.withdrawals = (r.withdrawals ?? 0) + 1;
+    r.cancelledAt ??= new Date().toISOString();
+    // Recorded, but the answer is held: a client that gives up never sees that it was withdrawn.
+    if (r.member.startsWith('SLOWCANCEL')) await new Promise((resolve) => setTimeout(resolve, deps.holdMs));
+    res.type('html').send(
+      page(
+        'Request withdrawn',
+        `<p role="status">Request ${escapeHtml(r.confirmation)} was withdrawn.</p>
+<dl><dt>Status</dt><dd id="request-status">Cancelled</dd></dl>`,
         { nav: true },
       ),
     );

@@ -11,7 +11,8 @@
  * `REFUSE` is refused as not eligible, `SLOWCONFIRM` is registered at once but its confirmation page held for
  * `holdConfirmMs`, `SHOWNHOLD` sends the confirmation number at once and then holds the rest of the page, `DOCS` is
  * pended asking for progress notes until documents are uploaded on its request page (./request-pages.ts, which also
- * edits a held request; a changed request is decided at the next look); anything else is approved at the first
+ * edits or withdraws a held request; a changed request is decided at the next look, a withdrawn one shows Cancelled;
+ * `SLOWCANCEL` holds the withdrawal's answer); anything else is approved at the first
  * status look.
  *
  * Test hooks (no session needed): GET /_sim/submissions, POST /_sim/layout {layout}, POST /_sim/down {down},
@@ -82,6 +83,8 @@ export interface RunningPortalSim {
 }
 
 function statusOf(s: Submission): StatusRow {
+  const withdrawn = { status: 'Cancelled', reason: 'Withdrawn by the provider', authorization: '' };
+  if (s.cancelledAt) return { confirmation: s.confirmation, reference: s.reference, ...withdrawn };
   const looks = s.statusLooks;
   const waiting = s.documentsRequested !== '' && s.documents.length === 0;
   const pended = waiting

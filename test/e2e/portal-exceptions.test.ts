@@ -6,6 +6,8 @@
  *   its name, size and type); the payer decides at the next status check;
  * - the EHR changes the order (ORC-1 XO, more units) while the portal holds it: the robot opens the request, types
  *   the changed fields and saves; the case is resubmitted, pended on the change and decided at the next status check;
+ * - the EHR cancels the order (ORC-1 CA) while the portal holds it: the robot opens the request, withdraws it and
+ *   confirms; the portal shows it cancelled and the case ends `cancelled`;
  * - a payer with channels [x12, portal] whose portal took the request: the documents go to the portal;
  * - a payer whose recipe has no upload flow: the documents go back to a person (a documents task again), the case
  *   stays pended, nothing is uploaded.
@@ -422,6 +424,40 @@ describe.skipIf(missing)(
         [caseId],
       );
       expect(rows).toHaveLength(1);
+    });
+
+    it('a cancelled order (ORC CA) on a portal payer: the robot withdraws the request on the portal; the case ends cancelled', async () => {
+      const placer = `ORD-CAN-PORTAL-${Date.now()}`;
+      const caseId = await order({ memberId: 'PEND6911', placerOrderNumber: placer });
+      await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+      await order({ memberId: 'PEND6911', placerOrderNumber: placer, orderControl: 'CA' });
+      const final = await until(
+        caseId,
+        (c) => c.state === 'cancelled' || c.state === 'failed',
+        'cancelled',
+        false,
+      );
+      expect(final.state).toBe('cancelled');
+      expect(final.events.at(-1)).toMatchObject({
+        event: 'cancelled',
+        fromState: 'pended',
+        data: { reason: 'ORDER_CANCELLED', atPayer: true, payerAnswer: 'decided', reviewActionCode: 'C' },
+      });
+      expect(final.decision).toMatchObject({ outcome: 'cancelled', channel: 'portal' });
+      // The portal holds the one request, withdrawn once.
+      const held = (await sim.submissions()).filter((s) => s.member === 'PEND6911');
+      expect(held).toHaveLength(1);
+      expect(held[0]!.withdrawals).toBe(1);
+      expect(held[0]!.cancelledAt).toEqual(expect.any(String));
+      const { rows } = await gw.gateway.db.pool.query(
+        `SELECT status FROM payer_submissions WHERE case_id = $1 AND purpose = 'cancel'`,
+        [caseId],
+      );
+      expect(rows).toEqual([{ status: 'answered' }]);
+      const names = (await api('GET', `/cases/${caseId}/timeline`)).json.evidence.map(
+        (e: { name: string }) => e.name,
+      );
+      expect(names).toEqual(expect.arrayContaining(['withdraw-confirm', 'withdrawn']));
     });
 
     it('the logs hold no secret and no document content', () => {

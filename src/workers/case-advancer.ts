@@ -400,7 +400,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
 
   /**
    * The EHR cancelled the order of a case the payer holds (src/exceptions/cancellations.ts): withdraw it at the payer
-   * (278 with certification type 3, PAS cancel), then `cancelled` with the payer's answer.
+   * (278 with certification type 3, PAS cancel, the portal's withdraw flow), then `cancelled` with the payer's answer.
    */
   async function withdraw(record: CaseRecord, timer: ClaimedTimer): Promise<void> {
     if (record.state !== 'submitted' && record.state !== 'pended') return finish(timer);
@@ -408,10 +408,9 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     const routing = deps.route(record, clock.now());
     if (routing.kind !== 'routed')
       return apply(record, timer, { event: 'cancelled', data: { ...data, atPayer: false } });
-    const outcome = await connectorFor(routing.channel).cancel(
-      record.request,
-      callContext(record, routing, timer),
-    );
+    // To the channel that took the request (a fallback portal, not the payer's first channel), as documents go.
+    const via = channels.viaCandidate(routing, channels.current(routing, record));
+    const outcome = await connectorFor(via.channel).cancel(record.request, callContext(record, via, timer));
     return apply(
       record,
       timer,
@@ -425,7 +424,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         },
         ...(outcome.kind === 'decided' ? { patch: { decision: outcome.decision } } : {}),
       },
-      [connectorLink(routing)],
+      [connectorLink(via)],
     );
   }
 

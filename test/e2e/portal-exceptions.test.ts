@@ -460,6 +460,38 @@ describe.skipIf(missing)(
       expect(names).toEqual(expect.arrayContaining(['withdraw-confirm', 'withdrawn']));
     });
 
+    it('[x12, portal] whose portal took the request: the cancel follows it to the portal, not to the x12 channel', async () => {
+      const placer = `ORD-CAN-DUAL-${Date.now()}`;
+      const caseId = await order({ memberId: 'PEND6912', placerOrderNumber: placer, payerId: 'DUALCHAN' });
+      const pended = await until(
+        caseId,
+        (c) => c.state === 'pended' || c.state === 'failed',
+        'pended',
+        false,
+      );
+      expect(pended).toMatchObject({ state: 'pended', channel: 'portal' });
+      await order({
+        memberId: 'PEND6912',
+        placerOrderNumber: placer,
+        payerId: 'DUALCHAN',
+        orderControl: 'CA',
+      });
+      const final = await until(
+        caseId,
+        (c) => c.state === 'cancelled' || c.state === 'failed',
+        'cancelled',
+        false,
+      );
+      expect(final.state).toBe('cancelled');
+      expect(final.decision).toMatchObject({ outcome: 'cancelled', channel: 'portal' });
+      expect((await sim.submissions()).find((s) => s.member === 'PEND6912')!.withdrawals).toBe(1);
+      const { rows } = await gw.gateway.db.pool.query(
+        `SELECT channel, status FROM payer_submissions WHERE case_id = $1 AND purpose = 'cancel'`,
+        [caseId],
+      );
+      expect(rows).toEqual([{ channel: 'portal', status: 'answered' }]);
+    });
+
     it('the logs hold no secret and no document content', () => {
       const text = logs.join('');
       expect(text).toContain('portal step');

@@ -18,7 +18,7 @@ describe.skipIf(missing)('portal robot', () => {
     const h = await openPortalHarness();
     return {
       connector: h.connector(),
-      capabilities: { eligibility: false, cancel: false, decidesOnSubmit: false },
+      capabilities: { eligibility: false, decidesOnSubmit: false },
       // An unreachable portal: a port nothing listens on.
       context: (scenario) =>
         scenario === 'unreachable' ? h.context({ url: 'http://127.0.0.1:9' }) : h.context(),

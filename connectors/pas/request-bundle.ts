@@ -276,19 +276,21 @@ function orderOf(
     requester: { reference: refs.requestor },
   };
   const occurrence = line.servicePeriod ? { occurrencePeriod: { ...line.servicePeriod } } : {};
+  // What every kind of request states alike: an active order, urgent when expedited, and what is ordered.
+  const ordered = {
+    status: 'active',
+    intent: 'order',
+    ...(urgent ? { priority: 'urgent' as const } : {}),
+  } as const;
+  const concept = { coding: [code], ...(code === notApplicable ? { text: describeCode(line) } : {}) };
   switch (requestKind(line)) {
     case 'MedicationRequest':
       return {
         resourceType: 'MedicationRequest',
         ...common,
         meta: { profile: [`${PAS_SD}/profile-medicationrequest`] },
-        status: 'active',
-        intent: 'order',
-        ...(urgent ? { priority: 'urgent' } : {}),
-        medicationCodeableConcept: {
-          coding: [code],
-          ...(code === notApplicable ? { text: describeCode(line) } : {}),
-        },
+        ...ordered,
+        medicationCodeableConcept: concept,
         ...dispenseRequestOf(line),
       };
     case 'DeviceRequest':
@@ -296,13 +298,8 @@ function orderOf(
         resourceType: 'DeviceRequest',
         ...common,
         meta: { profile: [`${PAS_SD}/profile-devicerequest`] },
-        status: 'active',
-        intent: 'order',
-        ...(urgent ? { priority: 'urgent' } : {}),
-        codeCodeableConcept: {
-          coding: [code],
-          ...(code === notApplicable ? { text: describeCode(line) } : {}),
-        },
+        ...ordered,
+        codeCodeableConcept: concept,
         ...occurrence,
       };
     default:
@@ -310,10 +307,8 @@ function orderOf(
         resourceType: 'ServiceRequest',
         ...common,
         meta: { profile: [`${PAS_SD}/profile-servicerequest`] },
-        status: 'active',
-        intent: 'order',
-        ...(urgent ? { priority: 'urgent' } : {}),
-        code: { coding: [code], ...(code === notApplicable ? { text: describeCode(line) } : {}) },
+        ...ordered,
+        code: concept,
         ...(line.quantity
           ? {
               quantityQuantity: {

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { JSONWebKeySet } from 'jose';
+import { waitForSimListening } from '../listening.ts';
 import type { PasNotification, PasReceived } from './server.ts';
 
 const main = path.join(import.meta.dirname, 'main.ts');
@@ -29,7 +30,7 @@ export interface PasSimProcess {
   stop(): Promise<void>;
 }
 
-export function startPasSimProcess(
+export async function startPasSimProcess(
   options: {
     slowMs?: number;
     notifyAfterMs?: number;
@@ -55,71 +56,50 @@ export function startPasSimProcess(
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        reject(new Error(`simulated PAS payer did not start\nstdout: ${out}\nstderr: ${err}`));
-      },
-      Math.max(options.timeoutMs ?? 0, 180_000),
-    );
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`simulated PAS payer exited with ${code}\nstderr: ${err}`));
-    });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/[^\s]+)\/fhir/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      const url = match[1]!;
-      const post = (hook: string, body?: unknown) =>
-        fetch(`${url}/_sim/${hook}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-      resolve({
-        url,
-        fhirBase: `${url}/fhir`,
-        tokenUrl: `${url}/oauth/token`,
-        child,
-        async registerClient(clientId, jwks) {
-          await post('clients', { clientId, jwks });
-        },
-        async received() {
-          return (await (await fetch(`${url}/_sim/received`)).json()) as PasReceived[];
-        },
-        async notifications() {
-          return (await (await fetch(`${url}/_sim/notifications`)).json()) as PasNotification[];
-        },
-        async expireTokens() {
-          await post('expire-tokens');
-        },
-        async decide(key) {
-          return ((await (await post('decide', { key })).json()) as { decided: boolean }).decided;
-        },
-        async changeDecision(key, behaviour) {
-          return ((await (await post('change-decision', { key, behaviour })).json()) as { changed: boolean })
-            .changed;
-        },
-        async reset() {
-          await post('reset');
-        },
-        stop() {
-          return new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          });
-        },
-      });
-    });
+  const url = await waitForSimListening(child, {
+    name: 'simulated PAS payer',
+    pattern: /listening on (http:\/\/[^\s]+)\/fhir/,
+    timeoutMs: options.timeoutMs,
   });
+  const post = (hook: string, body?: unknown) =>
+    fetch(`${url}/_sim/${hook}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  return {
+    url,
+    fhirBase: `${url}/fhir`,
+    tokenUrl: `${url}/oauth/token`,
+    child,
+    async registerClient(clientId, jwks) {
+      await post('clients', { clientId, jwks });
+    },
+    async received() {
+      return (await (await fetch(`${url}/_sim/received`)).json()) as PasReceived[];
+    },
+    async notifications() {
+      return (await (await fetch(`${url}/_sim/notifications`)).json()) as PasNotification[];
+    },
+    async expireTokens() {
+      await post('expire-tokens');
+    },
+    async decide(key) {
+      return ((await (await post('decide', { key })).json()) as { decided: boolean }).decided;
+    },
+    async changeDecision(key, behaviour) {
+      return ((await (await post('change-decision', { key, behaviour })).json()) as { changed: boolean })
+        .changed;
+    },
+    async reset() {
+      await post('reset');
+    },
+    stop() {
+      return new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      });
+    },
+  };
 }

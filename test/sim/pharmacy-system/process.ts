@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { waitForSimListening } from '../listening.ts';
 import type { SimCallback } from './server.ts';
 
 const main = path.join(import.meta.dirname, 'main.ts');
@@ -23,7 +24,7 @@ export interface PharmacySimProcess {
   stop(): Promise<void>;
 }
 
-export function startPharmacySimProcess(
+export async function startPharmacySimProcess(
   options: {
     callbackSecret?: string;
     fhirToken?: string;
@@ -54,68 +55,47 @@ export function startPharmacySimProcess(
       },
     },
   );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        reject(new Error(`simulated pharmacy system did not start\nstdout: ${out}\nstderr: ${err}`));
-      },
-      Math.max(options.timeoutMs ?? 0, 180_000),
-    );
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`simulated pharmacy system exited with ${code}\nstderr: ${err}`));
-    });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      const url = match[1]!;
-      const post = (p: string, body: unknown) =>
-        fetch(`${url}${p}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      resolve({
-        url,
-        fhirBase: `${url}/fhir`,
-        callbackUrl: `${url}/callbacks/pa-status`,
-        child,
-        async callbacks() {
-          return (await (await fetch(`${url}/_sim/callbacks`)).json()) as SimCallback[];
-        },
-        async fhirRequests() {
-          return (await (await fetch(`${url}/_sim/requests`)).json()) as {
-            method: string;
-            path: string;
-            status: number;
-          }[];
-        },
-        async failCallbacks(count, status = 503) {
-          await post('/_sim/callbacks/fail', { count, status });
-        },
-        async failFhir(count, status = 503) {
-          await post('/_sim/fhir/fail', { count, status });
-        },
-        async reset() {
-          await post('/_sim/reset', {});
-        },
-        stop() {
-          return new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          });
-        },
-      });
-    });
+  const url = await waitForSimListening(child, {
+    name: 'simulated pharmacy system',
+    pattern: /listening on (http:\/\/[^\s]+)/,
+    timeoutMs: options.timeoutMs,
   });
+  const post = (p: string, body: unknown) =>
+    fetch(`${url}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  return {
+    url,
+    fhirBase: `${url}/fhir`,
+    callbackUrl: `${url}/callbacks/pa-status`,
+    child,
+    async callbacks() {
+      return (await (await fetch(`${url}/_sim/callbacks`)).json()) as SimCallback[];
+    },
+    async fhirRequests() {
+      return (await (await fetch(`${url}/_sim/requests`)).json()) as {
+        method: string;
+        path: string;
+        status: number;
+      }[];
+    },
+    async failCallbacks(count, status = 503) {
+      await post('/_sim/callbacks/fail', { count, status });
+    },
+    async failFhir(count, status = 503) {
+      await post('/_sim/fhir/fail', { count, status });
+    },
+    async reset() {
+      await post('/_sim/reset', {});
+    },
+    stop() {
+      return new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      });
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { waitForSimListening } from '../listening.ts';
 import type { ReceivedRequest } from './server.ts';
 
 const main = path.join(import.meta.dirname, 'main.ts');
@@ -22,7 +23,7 @@ export interface SimProcess {
   stop(): Promise<void>;
 }
 
-export function startClearinghouseSim(
+export async function startClearinghouseSim(
   options: {
     slowMs?: number;
     latencyMs?: number;
@@ -52,57 +53,35 @@ export function startClearinghouseSim(
       },
     },
   );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        reject(new Error(`simulated clearinghouse did not start\nstdout: ${out}\nstderr: ${err}`));
-      },
-      Math.max(options.timeoutMs ?? 0, 180_000),
-    );
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`simulated clearinghouse exited with ${code}\nstderr: ${err}`));
-    });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/[^\s]+)\/core/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      const url = match[1]!;
-      resolve({
-        url,
-        endpoint: `${url}/core`,
-        child,
-        async received() {
-          const res = await fetch(`${url}/_sim/received`);
-          return (await res.json()) as ReceivedRequest[];
-        },
-        async reset() {
-          await fetch(`${url}/_sim/reset`, { method: 'POST' });
-        },
-        async changeDecision(traceNumber, behaviour) {
-          const res = await fetch(`${url}/_sim/decision`, {
-            method: 'POST',
-            body: JSON.stringify({ traceNumber, behaviour }),
-          });
-          if (res.status !== 204)
-            throw new Error(`the simulator did not change ${traceNumber}: ${res.status}`);
-        },
-        stop() {
-          return new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          });
-        },
-      });
-    });
+  const url = await waitForSimListening(child, {
+    name: 'simulated clearinghouse',
+    pattern: /listening on (http:\/\/[^\s]+)\/core/,
+    timeoutMs: options.timeoutMs,
   });
+  return {
+    url,
+    endpoint: `${url}/core`,
+    child,
+    async received() {
+      const res = await fetch(`${url}/_sim/received`);
+      return (await res.json()) as ReceivedRequest[];
+    },
+    async reset() {
+      await fetch(`${url}/_sim/reset`, { method: 'POST' });
+    },
+    async changeDecision(traceNumber, behaviour) {
+      const res = await fetch(`${url}/_sim/decision`, {
+        method: 'POST',
+        body: JSON.stringify({ traceNumber, behaviour }),
+      });
+      if (res.status !== 204) throw new Error(`the simulator did not change ${traceNumber}: ${res.status}`);
+    },
+    stop() {
+      return new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      });
+    },
+  };
 }

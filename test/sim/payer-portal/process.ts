@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { waitForSimListening } from '../listening.ts';
 import type { Submission } from './server.ts';
 
 const main = path.join(import.meta.dirname, 'main.ts');
@@ -33,7 +34,7 @@ export interface PortalSimProcessOptions {
   readonly timeoutMs?: number;
 }
 
-export function startPortalSim(options: PortalSimProcessOptions): Promise<PortalSimProcess> {
+export async function startPortalSim(options: PortalSimProcessOptions): Promise<PortalSimProcess> {
   const args = ['--import', 'tsx', main, '--port', '0'];
   const add = (name: string, value: number | undefined) => {
     if (value !== undefined) args.push(`--${name}`, String(value));
@@ -52,54 +53,33 @@ export function startPortalSim(options: PortalSimProcessOptions): Promise<Portal
       SIM_PORTAL_TOTP_SEED: options.totpSeed,
     },
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        reject(new Error(`simulated payer portal did not start\nstdout: ${out}\nstderr: ${err}`));
-      },
-      Math.max(options.timeoutMs ?? 0, 180_000),
-    );
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`simulated payer portal exited with ${code}\nstderr: ${err}`));
-    });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      const url = match[1]!;
-      const post = (hook: string, body: unknown) =>
-        fetch(`${url}/_sim/${hook}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        }).then(() => undefined);
-      resolve({
-        url,
-        child,
-        async submissions() {
-          return (await (await fetch(`${url}/_sim/submissions`)).json()) as Submission[];
-        },
-        setLayout: (layout) => post('layout', { layout }),
-        setDown: (down) => post('down', { down }),
-        setSessionMaxPages: (maxPages) => post('sessions', { maxPages: maxPages ?? null }),
-        reset: () => post('reset', {}),
-        stop() {
-          return new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          });
-        },
-      });
-    });
+  const url = await waitForSimListening(child, {
+    name: 'simulated payer portal',
+    pattern: /listening on (http:\/\/\S+)/,
+    timeoutMs: options.timeoutMs,
   });
+  const post = (hook: string, body: unknown) =>
+    fetch(`${url}/_sim/${hook}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(() => undefined);
+  return {
+    url,
+    child,
+    async submissions() {
+      return (await (await fetch(`${url}/_sim/submissions`)).json()) as Submission[];
+    },
+    setLayout: (layout) => post('layout', { layout }),
+    setDown: (down) => post('down', { down }),
+    setSessionMaxPages: (maxPages) => post('sessions', { maxPages: maxPages ?? null }),
+    reset: () => post('reset', {}),
+    stop() {
+      return new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      });
+    },
+  };
 }

@@ -541,7 +541,9 @@ function mapFhir(input: MapInput, registry: MappingRegistry): MapOutcome {
   };
   for (const unit of result.units) {
     const order = unit.order.resource;
-    if (order.id) {
+    // Only a string id makes a reference: the payload is not validated yet, and an object id (fuzzing found one
+    // whose `toString` is a number) must reach validation as a typed refusal, not throw here.
+    if (typeof order.id === 'string' && order.id) {
       const ref = unit.request.orderReference as Record<string, unknown> | undefined;
       unit.request.orderReference = { ...ref, resourceReference: `${order.resourceType}/${order.id}` };
     }

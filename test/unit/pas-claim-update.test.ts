@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Bundle, Claim } from '@medplum/fhirtypes';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readClaimUpdate } from '../../src/inbound/pas/claim-update.ts';
 import { mapOrder } from '../../src/mapping/index.ts';
@@ -59,5 +60,26 @@ describe('a PAS Claim Update from an EHR', () => {
     ];
     expect(readClaimUpdate(byIdentifier)?.priorKeys).toEqual(['pas:claim:urn:ehr|A-1']);
     expect(readClaimUpdate(corpus('Bundle-HomecareAuthorizationBundleExample.json'))).toBeUndefined();
+  });
+
+  it('odd shapes the request profile lets through (objects for arrays, numbers for strings, nulls) never throw', () => {
+    // Before: `Claim/${id}` on an object id, `fullUrl.endsWith` on a number, `related ?? []` on an object … threw a
+    // TypeError where the sender deserves a typed answer. Now an odd shape reads as no update or as no prior key.
+    const odd = fc.oneof(fc.anything(), fc.constant(null), fc.constant({ toString: 1 }), fc.constant([null]));
+    fc.assert(
+      fc.property(odd, odd, odd, odd, odd, (related, item, extension, fullUrl, id) => {
+        const bundle = updateExample();
+        const claim = bundle.entry![0]!.resource as unknown as Record<string, unknown>;
+        claim.related = related;
+        claim.item = item;
+        claim.extension = extension;
+        const prior = bundle.entry!.find((e, i) => i > 0 && e.resource?.resourceType === 'Claim')!;
+        (prior as Record<string, unknown>).fullUrl = fullUrl;
+        (prior.resource as unknown as Record<string, unknown>).id = id;
+        const update = readClaimUpdate(bundle);
+        if (update) expect(['cancel', 'change']).toContain(update.kind);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

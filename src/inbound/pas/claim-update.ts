@@ -22,38 +22,49 @@ export interface ClaimUpdate {
   readonly requestView: Bundle;
 }
 
+// The Bundle passed the request profile's checks, which do not reach every nested element: read arrays and strings
+// only where they are arrays and strings, so an odd shape reads as "not an update" rather than throwing.
+const arrayOf = <T>(x: readonly T[] | undefined): readonly T[] => (Array.isArray(x) ? x : []);
+const text = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+
 const certification = (extensions: readonly Extension[] | undefined) =>
-  extensions?.find((e) => e.url === PasExtension.certificationType)?.valueCodeableConcept?.coding?.[0]?.code;
+  arrayOf(extensions).find((e) => e?.url === PasExtension.certificationType)?.valueCodeableConcept
+    ?.coding?.[0]?.code;
 
 const withdrawn = (item: ClaimItem) =>
   certification(item.extension) === '3' ||
-  (item.modifierExtension ?? []).some((e) => e.url === PasExtension.infoCancelled && e.valueBoolean === true);
+  arrayOf(item.modifierExtension).some(
+    (e) => e?.url === PasExtension.infoCancelled && e.valueBoolean === true,
+  );
 
-const keyOf = (id: { system?: string; value?: string }) => `pas:claim:${id.system ?? ''}|${id.value ?? ''}`;
+const keyOf = (id: { system?: string; value?: string }) =>
+  `pas:claim:${text(id.system) ?? ''}|${text(id.value) ?? ''}`;
 
 /** The claim update of a PAS request Bundle, or undefined when its Claim is a new request. */
 export function readClaimUpdate(bundle: Bundle): ClaimUpdate | undefined {
   const claim = bundle.entry?.[0]?.resource as Claim | undefined;
   if (claim?.resourceType !== 'Claim') return undefined;
   const isUpdate =
-    (claim.related?.length ?? 0) > 0 ||
-    (claim.meta?.profile ?? []).some((p) => p.split('|')[0] === PasProfile.claimUpdate);
+    arrayOf(claim.related).length > 0 ||
+    arrayOf(claim.meta?.profile).some((p) => text(p)?.split('|')[0] === PasProfile.claimUpdate);
   if (!isUpdate) return undefined;
   const priorKeys: string[] = [];
-  for (const related of claim.related ?? []) {
-    const ref = related.claim;
-    if (ref?.identifier?.value) priorKeys.push(keyOf(ref.identifier));
-    const included = (bundle.entry ?? []).find(
+  for (const related of arrayOf(claim.related)) {
+    const ref = related?.claim;
+    const reference = text(ref?.reference);
+    if (text(ref?.identifier?.value)) priorKeys.push(keyOf(ref!.identifier!));
+    const included = arrayOf(bundle.entry).find(
       (e) =>
-        e.resource?.resourceType === 'Claim' &&
+        e?.resource?.resourceType === 'Claim' &&
         e.resource !== claim &&
-        (e.fullUrl === ref?.reference ||
-          (ref?.reference !== undefined && e.fullUrl?.endsWith(`/${ref.reference}`)) ||
-          `Claim/${e.resource.id}` === ref?.reference),
+        reference !== undefined &&
+        (text(e.fullUrl) === reference ||
+          text(e.fullUrl)?.endsWith(`/${reference}`) ||
+          (text(e.resource.id) !== undefined && `Claim/${e.resource.id}` === reference)),
     )?.resource as Claim | undefined;
-    for (const id of included?.identifier ?? []) if (id.value) priorKeys.push(keyOf(id));
+    for (const id of arrayOf(included?.identifier)) if (text(id?.value)) priorKeys.push(keyOf(id));
   }
-  const items = claim.item ?? [];
+  const items = arrayOf(claim.item).filter((i) => typeof i === 'object' && i !== null);
   const kept = items.filter((i) => !withdrawn(i));
   const kind = certification(claim.extension) === '3' || kept.length === 0 ? 'cancel' : 'change';
   const view: Claim = {
@@ -61,11 +72,11 @@ export function readClaimUpdate(bundle: Bundle): ClaimUpdate | undefined {
     meta: { ...claim.meta, profile: [PasProfile.claim] },
     item: kept.map(({ modifierExtension: _m, ...item }) => ({
       ...item,
-      extension: (item.extension ?? []).filter((e) => e.url !== PasExtension.infoChanged),
+      extension: arrayOf(item.extension).filter((e) => e?.url !== PasExtension.infoChanged),
     })),
   };
   delete view.related;
-  const extensions = (claim.extension ?? []).filter((e) => e.url !== PasExtension.certificationType);
+  const extensions = arrayOf(claim.extension).filter((e) => e?.url !== PasExtension.certificationType);
   if (extensions.length) view.extension = extensions;
   else delete view.extension;
   const requestView: Bundle = {
@@ -73,7 +84,9 @@ export function readClaimUpdate(bundle: Bundle): ClaimUpdate | undefined {
     entry: [
       { ...bundle.entry![0]!, resource: view },
       // The prior Claim is the old version: not part of the request any more.
-      ...(bundle.entry ?? []).slice(1).filter((e) => e.resource?.resourceType !== 'Claim'),
+      ...arrayOf(bundle.entry)
+        .slice(1)
+        .filter((e) => e?.resource?.resourceType !== 'Claim'),
     ],
   };
   return { priorKeys: [...new Set(priorKeys)], kind, requestView };

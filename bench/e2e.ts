@@ -13,8 +13,9 @@
  *
  *   npm run bench:e2e -- --db pg|embedded [--bus embedded|kafka] (--rate R [--duration S] | --burst N
  *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
+ *                        [--cpu-prof]   (the gateway's CPU profile, summarized by area and function)
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +42,7 @@ import {
   stopProcess,
 } from './e2e/floors.ts';
 import { burst, type SentOrder, steady } from './e2e/load.ts';
+import { type ProfileSummary, printProfileSummary, summarizeProfile } from './e2e/profile-summary.ts';
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +59,7 @@ const { values } = parseArgs({
     'no-floors': { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '900' },
     json: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const dbKind = values.db === 'pg' ? 'pg' : 'embedded';
@@ -335,10 +338,15 @@ async function runOnce(runIndex: number) {
 
     const countsFile = path.join(tmpdir(), `pagw-e2e-counts-${process.pid}-${run}.json`);
     cleanups.push(() => rmSync(countsFile, { force: true }));
+    // --cpu-prof: the gateway writes a V8 CPU profile when it exits; summarized below (bench/e2e/profile-summary.ts).
+    const profileDir = values['cpu-prof'] ? mkdtempSync(path.join(tmpdir(), 'pagw-e2e-prof-')) : undefined;
+    const gatewayEnv: NodeJS.ProcessEnv = { ...env, PAGW_BENCH_COUNTS: countsFile };
+    if (profileDir)
+      gatewayEnv.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
     const started = Date.now();
     const gateway = await startProcess(
       'bench/e2e/gateway-process.ts',
-      { ...env, PAGW_BENCH_COUNTS: countsFile },
+      gatewayEnv,
       /listening on (http:\/\/\S+)/,
     );
     cleanups.push(() => stopProcess(gateway.child));
@@ -447,7 +455,17 @@ async function runOnce(runIndex: number) {
       .sort((a, b) => b[1] - a[1]);
     const intakeRate = accepted.length / ((intakeEnd - t0) / 1000);
     const drainRate = finalCount / ((Math.max(lastFinal, t0 + 1) - t0) / 1000);
+    let profile: (ProfileSummary & { file: string }) | undefined;
+    if (profileDir) {
+      await stopProcess(gateway.child);
+      const file = readdirSync(profileDir).find((f) => f.includes(`.${pid}.`));
+      if (file) {
+        const full = path.join(profileDir, file);
+        profile = { file: full, ...summarizeProfile(JSON.parse(readFileSync(full, 'utf8')), 30) };
+      }
+    }
     const result = {
+      profile,
       run,
       loadAverage: load.map((x) => Number(x.toFixed(2))),
       loadAverageAfter: loadavg().map((x) => Number(x.toFixed(2))),
@@ -555,6 +573,12 @@ function print(r: Result): void {
     console.log(
       `  floor: bare kafkajs passthrough      ${fixed(f.kafka.perSecond, 0)} /s  → drain ratio ${fixed(r.ratios.drainToKafkaPassthrough, 2)}`,
     );
+  if (r.profile) {
+    console.log(
+      `  gateway CPU profile (whole process life, start-up and warm-up included): ${r.profile.file}`,
+    );
+    printProfileSummary(r.profile);
+  }
 }
 
 const runs = Number(values.runs);

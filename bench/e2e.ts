@@ -116,6 +116,7 @@ interface Counts {
   rollbacks: number;
   byText: Record<string, number>;
   cpuMs: number;
+  monotonicUs: number;
 }
 
 async function readCounts(pid: number, file: string): Promise<Counts> {
@@ -340,14 +341,12 @@ async function runOnce(runIndex: number) {
     cleanups.push(() => rmSync(countsFile, { force: true }));
     // --cpu-prof: the gateway writes a V8 CPU profile when it exits; summarized below (bench/e2e/profile-summary.ts).
     const profileDir = values['cpu-prof'] ? mkdtempSync(path.join(tmpdir(), 'pagw-e2e-prof-')) : undefined;
-    const gatewayEnv: NodeJS.ProcessEnv = { ...env, PAGW_BENCH_COUNTS: countsFile };
-    if (profileDir)
-      gatewayEnv.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
     const started = Date.now();
     const gateway = await startProcess(
       'bench/e2e/gateway-process.ts',
-      gatewayEnv,
+      { ...env, PAGW_BENCH_COUNTS: countsFile },
       /listening on (http:\/\/\S+)/,
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     );
     cleanups.push(() => stopProcess(gateway.child));
     const pid = gateway.child.pid!;
@@ -461,7 +460,9 @@ async function runOnce(runIndex: number) {
       const file = readdirSync(profileDir).find((f) => f.includes(`.${pid}.`));
       if (file) {
         const full = path.join(profileDir, file);
-        profile = { file: full, ...summarizeProfile(JSON.parse(readFileSync(full, 'utf8')), 30) };
+        // Only the measured window: from the counts before the orders to the counts after the last final state.
+        const window = { fromUs: counts0.monotonicUs, toUs: counts1.monotonicUs };
+        profile = { file: full, ...summarizeProfile(JSON.parse(readFileSync(full, 'utf8')), 30, window) };
       }
     }
     const result = {
@@ -575,7 +576,7 @@ function print(r: Result): void {
     );
   if (r.profile) {
     console.log(
-      `  gateway CPU profile (whole process life, start-up and warm-up included): ${r.profile.file}`,
+      `  gateway CPU profile, the measured window only (orders sent to the last case final): ${r.profile.file}`,
     );
     printProfileSummary(r.profile);
   }

@@ -71,8 +71,9 @@ export async function startProcess(
   script: string,
   env: NodeJS.ProcessEnv,
   ready: RegExp,
+  nodeArgs: readonly string[] = [],
 ): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

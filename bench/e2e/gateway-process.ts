@@ -6,6 +6,7 @@
  *   rollbacks     ROLLBACKs
  *   byText        statements per normalized text (first 90 characters), to see where they come from
  *   cpuMs         this process's CPU time (user + system)
+ *   monotonicUs   when the counts were taken, on the clock of V8's CPU profiles
  * Run by bench/e2e.ts: node --import tsx bench/e2e/gateway-process.ts
  */
 import { writeFileSync } from 'node:fs';
@@ -46,7 +47,16 @@ process.on('SIGUSR2', () => {
   const file = process.env.PAGW_BENCH_COUNTS;
   if (!file) return;
   const cpu = process.cpuUsage();
-  writeFileSync(file, JSON.stringify({ ...counts, cpuMs: (cpu.user + cpu.system) / 1000 }));
+  // monotonicUs: CLOCK_MONOTONIC, the clock of a V8 CPU profile's timestamps, so --cpu-prof can cut the profile
+  // to the measured window.
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...counts,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      monotonicUs: Number(process.hrtime.bigint() / 1000n),
+    }),
+  );
 });
 
 const { runCli } = await import('../../src/cli/main.ts');

@@ -33,6 +33,7 @@ export function areaOf(url: string, functionName: string): string {
     return functionName ? `(native ${functionName})` : '(native)';
   }
   if (url.startsWith('node:')) return 'node internals';
+  if (url.startsWith('wasm:')) return 'wasm (PGlite: the embedded PostgreSQL)';
   const file = url.startsWith('file://') ? fileURLToPath(url) : url;
   const packageAt = file.lastIndexOf('/node_modules/');
   if (packageAt >= 0) {
@@ -52,12 +53,21 @@ export interface ProfileSummary {
   functions: Array<{ name: string; where: string; ms: number; shareOfBusy: number }>;
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
+/** Self time per function and area; `window` (µs, the profile's monotonic clock) keeps only the samples inside it. */
+export function summarizeProfile(
+  profile: CpuProfile,
+  top = 25,
+  window?: { fromUs: number; toUs: number },
+): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMs = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
-    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    selfMs.set(id, (selfMs.get(id) ?? 0) + delta / 1000);
   }
   const areas = new Map<string, number>();
   const functions = new Map<string, { name: string; where: string; ms: number }>();

@@ -70,10 +70,17 @@ export interface Bus {
  * inside the CALLER's transaction, so the outbox relay moves an event to the bus exactly once.
  */
 export interface TransactionalPublisher {
-  publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void>;
-  /** Call after that transaction committed: local subscribers look for the new messages at once. */
-  wake(): void;
+  /** Returns the partitions written, for `wake` once the transaction has committed. */
+  publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<WrittenPartitions>;
+  /**
+   * Call after that transaction committed: the local readers of the partitions written look for the new messages
+   * at once (without `written`, every local reader does).
+   */
+  wake(written?: WrittenPartitions): void;
 }
+
+/** The partitions one transactional publish appended to (opaque to callers). */
+export type WrittenPartitions = readonly string[];
 
 export function isTransactionalPublisher(bus: Bus): bus is Bus & TransactionalPublisher {
   return typeof (bus as Partial<TransactionalPublisher>).publishInTransaction === 'function';

@@ -20,7 +20,7 @@
 
 import { describeFailure } from '../bus/dead-letter.ts';
 import { backoffDelay, isRetriableError, pause } from '../bus/delivery.ts';
-import type { Bus, OutgoingMessage } from '../bus/port.ts';
+import type { Bus, OutgoingMessage, WrittenPartitions } from '../bus/port.ts';
 import { isTransactionalPublisher } from '../bus/port.ts';
 import type { Clock } from '../clock.ts';
 import { describeError, type Logger } from '../log/logger.ts';
@@ -107,23 +107,25 @@ export class OutboxRelay {
         }
         return this.done(claimed, publishable);
       }
-      return await withTransaction(pool, async (tx) => {
+      let written: WrittenPartitions = [];
+      const round = await withTransaction(pool, async (tx) => {
         claimed = await this.claim(tx, limit, setAside, true);
         const publishable = await this.inOrder(tx, claimed);
         if (publishable.length > 0) {
           const { bus } = this.options;
-          if (isTransactionalPublisher(bus)) await bus.publishInTransaction(tx, publishable.map(toMessage));
+          if (isTransactionalPublisher(bus))
+            written = await bus.publishInTransaction(tx, publishable.map(toMessage));
           else await bus.publish(publishable.map(toMessage));
           await this.markPublished(tx, publishable, true);
         }
         return this.done(claimed, publishable);
       });
+      // Committed: only now can the readers of the partitions written see the messages.
+      if (written.length > 0 && isTransactionalPublisher(this.options.bus)) this.options.bus.wake(written);
+      return round;
     } catch (error) {
       await this.recordFailure(claimed, error);
       throw error;
-    } finally {
-      if (this.mode === 'bus-transaction' && isTransactionalPublisher(this.options.bus))
-        this.options.bus.wake();
     }
   }
 

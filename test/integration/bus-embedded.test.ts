@@ -298,4 +298,46 @@ describe('embedded bus', () => {
     expect(await count()).toBe(2);
     await bus.close();
   });
+  it('wakes only the idle readers of the partitions a publish wrote (idle partitions run no query)', async () => {
+    const topic = uniqueName('orders');
+    // Count each partition's log reads through the pool the bus uses.
+    const reads = new Map<number, number>();
+    const pool = new Proxy(db.pool, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver);
+        return (text: unknown, values?: unknown[]) => {
+          if (typeof text === 'string' && text.includes('FROM bus_log') && values?.[0] === topic) {
+            const partition = values[1] as number;
+            reads.set(partition, (reads.get(partition) ?? 0) + 1);
+          }
+          return target.query(text as string, values);
+        };
+      },
+    });
+    // An idle reader polls only every ten minutes here: a prompt delivery can only come from a wake.
+    const bus = await createEmbeddedBus({
+      pool,
+      logger,
+      deadLetterTopic: uniqueName('dlq'),
+      topics: [{ name: topic, partitions: 4 }],
+      pollIntervalMs: 600_000,
+      leaseTtlMs: 60_000,
+    });
+    const seen: IncomingMessage[] = [];
+    const sub = await bus.subscribe({
+      group: uniqueName('g'),
+      topics: [topic],
+      handle: async (m) => void seen.push(m),
+    });
+    await waitFor(() => [0, 1, 2, 3].every((p) => (reads.get(p) ?? 0) >= 1), { what: 'every reader idle' });
+    const before = new Map(reads);
+    await bus.publish(messages(topic, 1));
+    await waitFor(() => seen.length === 1, { what: 'the message, delivered on the wake' });
+    const written = seen[0]!.partition;
+    // The written partition's reader read once (the message) and again (nothing more) before waiting.
+    await waitFor(() => (reads.get(written) ?? 0) - (before.get(written) ?? 0) >= 2, { what: 'the re-read' });
+    for (const p of [0, 1, 2, 3].filter((p) => p !== written)) expect(reads.get(p)).toBe(before.get(p));
+    await sub.stop();
+    await bus.close();
+  });
 });

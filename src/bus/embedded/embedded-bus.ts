@@ -25,6 +25,7 @@ import type {
   SubscribeOptions,
   Subscription,
   TransactionalPublisher,
+  WrittenPartitions,
 } from '../port.ts';
 import { assertTopicNames } from '../topics.ts';
 
@@ -81,7 +82,11 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
   readonly clock: Clock;
   private readonly partitionCounts = new Map<string, number>();
   private readonly subscriptions = new Set<EmbeddedSubscription>();
-  private waiters = new Set<() => void>();
+  /**
+   * Idle partition readers of this process, by partition: a committed publish wakes only the readers of the
+   * partitions it wrote (waking all of them made every idle reader run a query per publish: issue #17).
+   */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private roundRobin = 0;
   private closed = false;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -144,21 +149,22 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    let written: WrittenPartitions;
     try {
-      await withTransaction(this.pool, (tx) => this.publishInTransaction(tx, messages));
+      written = await withTransaction(this.pool, (tx) => this.publishInTransaction(tx, messages));
     } catch (error) {
       throw toBusError(error, 'publish to the embedded bus');
     }
-    this.wake();
+    this.wake(written);
   }
 
   /**
    * Appends messages in the caller's transaction. Partitions are locked in a fixed order (topic, partition), so
    * two publishers never deadlock; within a partition, messages keep the order they were given in.
    */
-  async publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void> {
+  async publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<WrittenPartitions> {
     if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
-    if (messages.length === 0) return;
+    if (messages.length === 0) return [];
     assertTopicNames(messages);
     const counts = await this.partitionsOf(tx, [...new Set(messages.map((m) => m.topic))]);
     const groups = new Map<string, { topic: string; partition: number; messages: OutgoingMessage[] }>();
@@ -206,27 +212,40 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
       );
       this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, n);
     }
+    return [...groups.keys()];
   }
 
-  /** Wakes this process's idle partition readers (after a publish committed). */
-  wake(): void {
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const resolve of waiters) resolve();
+  /** Wakes this process's idle readers of the partitions written (all of them without `written`). */
+  wake(written?: WrittenPartitions): void {
+    const keys = written ?? [...this.waiters.keys()];
+    for (const key of keys) {
+      const waiting = this.waiters.get(key);
+      if (!waiting) continue;
+      this.waiters.delete(key);
+      for (const resolve of waiting) resolve();
+    }
   }
 
-  /** Resolves on `wake()`, after `ms`, or when `signal` aborts. */
-  waitForMessages(ms: number, signal: AbortSignal): Promise<void> {
+  /** Resolves when a publish to this partition wakes it, after `ms`, or when `signal` aborts. */
+  waitForMessages(topic: string, partition: number, ms: number, signal: AbortSignal): Promise<void> {
+    const key = partKey(topic, partition);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        this.waiters.delete(done);
+        const waiting = this.waiters.get(key);
+        waiting?.delete(done);
+        if (waiting?.size === 0) this.waiters.delete(key);
         resolve();
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done, { once: true });
-      this.waiters.add(done);
+      let waiting = this.waiters.get(key);
+      if (!waiting) {
+        waiting = new Set();
+        this.waiters.set(key, waiting);
+      }
+      waiting.add(done);
     });
   }
 
@@ -494,7 +513,12 @@ class PartitionReader {
         );
         failures = 0;
         if (rows.length === 0) {
-          await this.bus.waitForMessages(this.bus.options.pollIntervalMs ?? 250, signal);
+          await this.bus.waitForMessages(
+            this.topic,
+            this.partition,
+            this.bus.options.pollIntervalMs ?? 250,
+            signal,
+          );
           continue;
         }
         let done = next;

@@ -45,6 +45,7 @@ import { describeVault, openVault, type Vault, vaultRouter } from './vault/index
 import { wirePharmacy } from './wiring/pharmacy.ts';
 import { checkVaultReferences } from './wiring/vault-references.ts';
 import { wireWorkflow } from './wiring/workflow.ts';
+import { startAuditChainer } from './workers/audit-chainer.ts';
 import { startEmbeddedVacuum } from './workers/embedded-vacuum.ts';
 import { startStepWorker } from './workers/step-worker.ts';
 import { startTimerWorker, type Worker } from './workers/timer-worker.ts';
@@ -248,6 +249,7 @@ export async function startGateway(
         handlers: workflow.timers,
       }),
       stepWorker,
+      startAuditChainer({ pool: db.pool, logger }),
     );
     // PGlite has no autovacuum (single-user mode): the gateway vacuums its busy tables itself.
     if (db.kind === 'pglite' && db.exclusive) workers.push(startEmbeddedVacuum({ pool: db.pool, logger }));

@@ -1,12 +1,13 @@
 /**
  * The append-only, hash-chained audit log: who did what, on whose behalf, to which case, when.
- * Each row's hash covers its content and the previous row's hash, so editing, deleting or inserting a row
- * breaks the chain from that point; the head row (audit_head) catches a deleted tail.
+ * Each row's hash covers its content, its chain position and the previous row's hash, so editing, deleting or
+ * inserting a row breaks the chain from that point; the head row (audit_head) catches a deleted tail.
+ * Transactions write their rows unchained (no lock); a single chainer links them in batches (migration 0019).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { insertRows, insertStatement, rowsPerStatement } from '../store/bulk-insert.ts';
-import type { Sql, Tx } from '../store/sql.ts';
+import { insertRows } from '../store/bulk-insert.ts';
+import { type Sql, type Tx, withTransaction } from '../store/sql.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 /** Who acts, and for whom: a token acting for a clinic, a reviewer for a tenant, the gateway for itself. */
@@ -28,6 +29,7 @@ export interface AuditEntry {
 }
 
 interface AuditRow {
+  /** Order of writing (a sequence; gaps where a transaction rolled back). */
   seq: number;
   at: Date;
   tenant_id: string;
@@ -36,13 +38,20 @@ interface AuditRow {
   action: string;
   case_id: string | null;
   details: Record<string, unknown>;
+}
+
+interface ChainedAuditRow extends AuditRow {
+  /** Position in the hash chain: 1, 2, 3 … with no gaps. */
+  chain_pos: number;
   prev_hash: string;
   hash: string;
 }
 
-function hashRow(row: Omit<AuditRow, 'hash'>): string {
+function hashRow(row: AuditRow, position: number, prevHash: string): string {
   const content = canonicalJson({
-    seq: row.seq,
+    // Rows chained before migration 0019 have position = seq and were hashed with `seq` alone: unchanged.
+    seq: position,
+    ...(row.seq === position ? {} : { row: row.seq }),
     at: row.at.toISOString(),
     tenant: row.tenant_id,
     actor: row.actor,
@@ -51,122 +60,138 @@ function hashRow(row: Omit<AuditRow, 'hash'>): string {
     caseId: row.case_id,
     details: row.details,
   });
-  return createHash('sha256').update(row.prev_hash).update('\n').update(content).digest('hex');
+  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
 }
 
 /** Appends one audit row inside the caller's transaction (the row commits or rolls back with the action). */
-export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ seq: number; hash: string }> {
-  return appendAuditEntries(tx, [entry]);
+export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<void> {
+  await appendAuditEntries(tx, [entry]);
 }
 
-const auditColumns = [
-  'seq',
-  'at',
-  'tenant_id',
-  'actor',
-  'on_behalf_of',
-  'action',
-  'case_id',
-  'details',
-  'prev_hash',
-  'hash',
-] as const;
+const auditColumns = ['at', 'tenant_id', 'actor', 'on_behalf_of', 'action', 'case_id', 'details'] as const;
 
 /**
- * Appends audit rows, in order, inside the caller's transaction. Appending locks the chain head until the
- * transaction ends, so transactions that write several things collect their entries (see `auditTo` on
- * createCase/transitionCase) and append them here as their LAST step: the head is then held for two
- * statements instead of the whole transaction, and concurrent transactions barely wait on it.
+ * Appends audit rows, in order, inside the caller's transaction. They are written unchained and take no lock,
+ * so audited transactions never wait for each other (issue #17); `chainAudit` links them into the hash chain
+ * once committed. Transactions that write several things still collect their entries (see `auditTo` on
+ * createCase/transitionCase) and append them here in one statement.
  */
-export async function appendAuditEntries(
-  tx: Tx,
-  entries: readonly AuditEntry[],
-): Promise<{ seq: number; hash: string }> {
-  const head = await tx.query<{ seq: number; hash: string }>(
-    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
-  );
-  let { seq, hash } = head.rows[0]!;
-  if (entries.length === 0) return { seq, hash };
-  const rows: unknown[][] = [];
-  for (const entry of entries) {
-    const row: Omit<AuditRow, 'hash'> = {
-      seq: seq + 1,
-      at: entry.at,
-      tenant_id: entry.tenant,
-      actor: entry.actor.id,
-      on_behalf_of: entry.actor.onBehalfOf ?? null,
-      action: entry.action,
-      case_id: entry.caseId ?? null,
-      details: entry.details ?? {},
-      prev_hash: hash,
-    };
-    seq = row.seq;
-    hash = hashRow(row);
-    rows.push([
-      row.seq,
-      row.at,
-      row.tenant_id,
-      row.actor,
-      row.on_behalf_of,
-      row.action,
-      row.case_id,
-      row.details,
-      row.prev_hash,
-      hash,
-    ]);
-  }
-  if (rows.length <= rowsPerStatement(auditColumns)) {
-    // The usual case (a step's few rows): rows and the new head in ONE statement, so the head is locked for two
-    // round trips (read it, write everything), not three (issue #17).
-    const insert = insertStatement('audit_log', auditColumns, rows);
-    const n = insert.values.length;
-    await tx.query(
-      `WITH appended AS (${insert.text}) UPDATE audit_head SET seq = $${n + 1}, hash = $${n + 2} WHERE id = 1`,
-      [...insert.values, seq, hash],
-    );
-    return { seq, hash };
-  }
+export async function appendAuditEntries(tx: Tx, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((entry) => [
+    entry.at,
+    entry.tenant,
+    entry.actor.id,
+    entry.actor.onBehalfOf ?? null,
+    entry.action,
+    entry.caseId ?? null,
+    entry.details ?? {},
+  ]);
   // In chunks: a message of many order groups appends thousands of rows, more than one statement's
-  // 65,535 bind parameters (issue #10 item 7: that INSERT failed after holding the database for a minute).
+  // 65,535 bind parameters (issue #10 item 7).
   await insertRows(tx, 'audit_log', auditColumns, rows);
-  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, hash]);
-  return { seq, hash };
+}
+
+/**
+ * Links committed unchained audit rows into the hash chain, oldest written first, up to `batchSize` of them in
+ * one transaction; returns how many. One chainer at a time holds the head row's lock: with `wait: false` another
+ * chainer at work means this call does nothing (the gateway's chainer loop); with `wait: true` it waits its turn
+ * (`pagw audit verify`). A row whose transaction commits after later-written rows were chained is chained after
+ * them: the chain is in the order rows became visible, and nothing is ever inserted before a chained row.
+ */
+export async function chainAudit(
+  pool: pg.Pool,
+  options: { batchSize?: number; wait?: boolean } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 2000;
+  // The common case, idle: one index probe, no transaction.
+  const probe = await pool.query('SELECT 1 FROM audit_log WHERE hash IS NULL LIMIT 1');
+  if (probe.rows.length === 0) return 0;
+  return withTransaction(pool, async (tx) => {
+    const head = await tx.query<{ seq: number; hash: string }>(
+      `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE${options.wait ? '' : ' SKIP LOCKED'}`,
+    );
+    if (!head.rows[0]) return 0;
+    let { seq: position, hash } = head.rows[0];
+    const { rows } = await tx.query<AuditRow>(
+      `SELECT seq, at, tenant_id, actor, on_behalf_of, action, case_id, details FROM audit_log
+        WHERE hash IS NULL ORDER BY seq LIMIT $1`,
+      [batchSize],
+    );
+    if (rows.length === 0) return 0;
+    const seqs: number[] = [];
+    const positions: number[] = [];
+    const prevHashes: string[] = [];
+    const hashes: string[] = [];
+    for (const row of rows) {
+      position++;
+      seqs.push(row.seq);
+      positions.push(position);
+      prevHashes.push(hash);
+      hash = hashRow(row, position, hash);
+      hashes.push(hash);
+    }
+    await tx.query(
+      `WITH linked AS (
+         UPDATE audit_log a SET chain_pos = v.pos, prev_hash = v.prev, hash = v.hash
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS v(seq, pos, prev, hash)
+          WHERE a.seq = v.seq)
+       UPDATE audit_head SET seq = $5, hash = $6 WHERE id = 1`,
+      [seqs, positions, prevHashes, hashes, position, hash],
+    );
+    return rows.length;
+  });
+}
+
+/** Chains every audit row committed so far (waiting for another chainer if need be); returns how many. */
+export async function chainAllAudit(pool: pg.Pool): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const chained = await chainAudit(pool, { wait: true });
+    total += chained;
+    if (chained === 0) return total;
+  }
 }
 
 export interface AuditVerification {
   ok: boolean;
   rowsChecked: number;
-  /** Each break in the chain, with the sequence number where it shows. */
-  failures: Array<{ seq: number; reason: string }>;
+  /** Rows written but not chained yet (the gateway's chainer links them within a second); not checked. */
+  unchained: number;
+  /** Each break in the chain, with the chain position where it shows. */
+  failures: Array<{ position: number; reason: string }>;
 }
 
-/** Walks the whole chain in sequence order (in pages, so memory stays flat) and reports every break. */
+/** Walks the whole chain in position order (in pages, so memory stays flat) and reports every break. */
 export async function verifyAuditChain(pool: pg.Pool | Sql, pageSize = 5000): Promise<AuditVerification> {
   const failures: AuditVerification['failures'] = [];
-  let expectedSeq = 1;
+  let expected = 1;
   let previousHash = 'genesis';
   let rowsChecked = 0;
   for (;;) {
-    const { rows } = await pool.query<AuditRow>(
-      `SELECT seq, at, tenant_id, actor, on_behalf_of, action, case_id, details, prev_hash, hash
-         FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2`,
-      [expectedSeq, pageSize],
+    const { rows } = await pool.query<ChainedAuditRow>(
+      `SELECT seq, chain_pos, at, tenant_id, actor, on_behalf_of, action, case_id, details, prev_hash, hash
+         FROM audit_log WHERE chain_pos >= $1 ORDER BY chain_pos LIMIT $2`,
+      [expected, pageSize],
     );
     for (const row of rows) {
       rowsChecked++;
-      if (row.seq !== expectedSeq) {
+      if (row.chain_pos !== expected) {
         failures.push({
-          seq: expectedSeq,
-          reason: `rows ${expectedSeq}..${row.seq - 1} are missing (deleted)`,
+          position: expected,
+          reason: `rows ${expected}..${row.chain_pos - 1} are missing (deleted)`,
         });
       }
       if (row.prev_hash !== previousHash) {
-        failures.push({ seq: row.seq, reason: 'prev_hash does not match the hash of the row before it' });
+        failures.push({
+          position: row.chain_pos,
+          reason: 'prev_hash does not match the hash of the row before it',
+        });
       }
-      if (hashRow(row) !== row.hash) {
-        failures.push({ seq: row.seq, reason: 'row content does not match its hash (edited)' });
+      if (hashRow(row, row.chain_pos, row.prev_hash) !== row.hash) {
+        failures.push({ position: row.chain_pos, reason: 'row content does not match its hash (edited)' });
       }
-      expectedSeq = row.seq + 1;
+      expected = row.chain_pos + 1;
       previousHash = row.hash;
     }
     if (rows.length < pageSize) break;
@@ -174,14 +199,17 @@ export async function verifyAuditChain(pool: pg.Pool | Sql, pageSize = 5000): Pr
   const head = await pool.query<{ seq: number; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1',
   );
-  const { seq: headSeq, hash: headHash } = head.rows[0] ?? { seq: 0, hash: 'genesis' };
-  if (headSeq !== expectedSeq - 1) {
+  const { seq: headPosition, hash: headHash } = head.rows[0] ?? { seq: 0, hash: 'genesis' };
+  if (headPosition !== expected - 1) {
     failures.push({
-      seq: headSeq,
-      reason: `the head says ${headSeq} rows but the log ends at ${expectedSeq - 1} (tail deleted or added)`,
+      position: headPosition,
+      reason: `the head says ${headPosition} rows but the log ends at ${expected - 1} (tail deleted or added)`,
     });
   } else if (headHash !== previousHash) {
-    failures.push({ seq: headSeq, reason: 'the head hash does not match the last row' });
+    failures.push({ position: headPosition, reason: 'the head hash does not match the last row' });
   }
-  return { ok: failures.length === 0, rowsChecked, failures };
+  const pending = await pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM audit_log WHERE hash IS NULL',
+  );
+  return { ok: failures.length === 0, rowsChecked, unchained: pending.rows[0]!.n, failures };
 }

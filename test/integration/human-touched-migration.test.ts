@@ -24,7 +24,8 @@ const at = new Date('2026-03-02T10:00:00Z');
 describe(`human_touched after migration 0016 (${testDatabaseKind()})`, () => {
   let db: Database;
   const all = readMigrations();
-  const before0016 = all.filter((m) => m.version < '0016');
+  // With 0019 too: the cases below are written by today's code, which appends audit rows the 0019 way.
+  const before0016 = all.filter((m) => m.version < '0016' || m.version.startsWith('0019_'));
 
   beforeAll(async () => {
     db = await openTestDatabase({ migrate: false });

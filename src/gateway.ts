@@ -16,6 +16,7 @@ import { type Bus, createBus, type Subscription } from './bus/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { consoleRouter } from './console/router.ts';
+import { IntakeAdmission } from './inbound/admission.ts';
 import {
   acceptInboundMessage,
   createOrderTopicHandlers,
@@ -121,6 +122,12 @@ export async function startGateway(
       secrets: vault,
       phi: vault.phi,
     });
+    const admission = new IntakeAdmission({
+      pool: db.pool,
+      clock,
+      maxBacklog: config.workers.intakeMaxBacklog ?? 300,
+      maxWaitMs: config.workers.intakeMaxWaitMs ?? 10_000,
+    });
     const inbound: InboundDeps = {
       db,
       clock,
@@ -133,6 +140,7 @@ export async function startGateway(
       changeOrders: true,
       taskOutbound: workflow.taskOutbound,
       ...(config.inbound ? { limits: config.inbound } : {}),
+      admission,
     };
     const hl7StatusTopics = workflow.tenants.ids.flatMap((id) => {
       const destination = workflow.tenants.get(id).hl7v2?.destination;
@@ -256,7 +264,11 @@ export async function startGateway(
     registerPipelineMetrics(metrics, {
       pool: db.pool,
       clock,
-      figures: { steps: () => stepWorker.stats().inFlight, payerCalls: () => workflow.payerLimits.figures() },
+      figures: {
+        steps: () => stepWorker.stats().inFlight,
+        payerCalls: () => workflow.payerLimits.figures(),
+        intakeWaiting: () => admission.figures.waiting,
+      },
     });
     app = buildApp({
       db,

@@ -4,7 +4,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Clock } from '../clock.ts';
-import { GatewayError } from '../errors/index.ts';
+import { GatewayError, isGatewayError } from '../errors/index.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import type { Database } from '../store/index.ts';
 import { authenticate } from './auth.ts';
@@ -65,7 +65,9 @@ export function buildApp(deps: ApiDeps): express.Express {
       ? new GatewayError('PAGW_INPUT_UNREADABLE', 'The request body is not valid JSON')
       : error;
     const { status, body } = operationOutcomeFor(mapped);
-    if (status >= 500)
+    // Back-pressure: tell the sender when to come back (RFC 9110 §10.2.3).
+    if (isGatewayError(mapped) && mapped.code === 'PAGW_INBOUND_BUSY') res.set('Retry-After', '2');
+    else if (status >= 500)
       deps.logger.error(
         { method: req.method, route: req.route?.path, ...describeError(error) },
         'request failed',

@@ -57,6 +57,8 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'INBOUND_MAX_FIELD_REPETITIONS', path: ['inbound', 'maxFieldRepetitions'], read: readInteger },
   { name: 'POLL_INTERVAL_MS', path: ['workers', 'pollIntervalMs'], read: readInteger },
   { name: 'STEP_LEASE_MS', path: ['workers', 'stepLeaseMs'], read: readInteger },
+  { name: 'INTAKE_MAX_BACKLOG', path: ['workers', 'intakeMaxBacklog'], read: readInteger },
+  { name: 'INTAKE_MAX_WAIT_MS', path: ['workers', 'intakeMaxWaitMs'], read: readInteger },
   {
     name: 'SLA_WARN_AT',
     path: ['sla', 'warnAtFractions'],

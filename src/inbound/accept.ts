@@ -42,6 +42,7 @@ import { caseIdFor } from '../store/ids.ts';
 import { insertOutboxMessages, OutboxHeader } from '../store/outbox.ts';
 import { type Tx, withTransaction } from '../store/sql.ts';
 import type { PhiCipher, PhiUse } from '../vault/phi.ts';
+import type { IntakeAdmission } from './admission.ts';
 import { asOrderControl, type InboundOrderControl, recordOrderControl } from './order-control-intake.ts';
 import { isDataException, storableProblems, storableText } from './storable.ts';
 
@@ -72,6 +73,8 @@ export interface InboundDeps {
   readonly phi: Pick<PhiCipher, 'seal'>;
   /** The mapping data; the mappings shipped in mappings/ when absent. */
   readonly registry?: MappingRegistry;
+  /** Back-pressure: intake waits while the workflow's backlog is over its limit (./admission.ts). None: no wait. */
+  readonly admission?: Pick<IntakeAdmission, 'admit'>;
   /** Status events (and more) for the new case's `received` and `validated` transitions: src/outbound/planner.ts. */
   readonly outbound?: CaseOutboundPlanner;
   /** Ceilings on one message (config `inbound`); defaultInboundLimits for what is absent. */
@@ -426,6 +429,7 @@ export async function acceptInboundMessage(
       'The tenant must be 1-64 letters, digits, dots, dashes or underscores',
     );
   }
+  await deps.admission?.admit(message.transport);
   const at = message.receivedAt ?? deps.clock.now();
   const mapped = withMessageKey(
     asOrderControl(mapSafely(deps, message, at), message.control),

@@ -188,6 +188,8 @@ export interface PipelineFigures {
   steps(): Readonly<Record<string, number>>;
   /** Payer calls in flight and waiting, per payer and channel (src/workers/payer-limits.ts). */
   payerCalls(): ReadonlyArray<{ payer: string; channel: string; inFlight: number; waiting: number }>;
+  /** Inbound messages held by back-pressure now (src/inbound/admission.ts). */
+  intakeWaiting?(): number;
 }
 
 /**
@@ -226,6 +228,14 @@ export function registerPipelineMetrics(
       } catch {
         for (const lane of ['payer', 'local']) this.set({ lane }, Number.NaN);
       }
+    },
+  });
+  new Gauge({
+    name: 'pagw_intake_waiting',
+    help: 'Inbound messages held by back-pressure now: the workflow has more steps due than workers.intakeMaxBacklog.',
+    registers,
+    collect() {
+      this.set(deps.figures.intakeWaiting?.() ?? 0);
     },
   });
   new Gauge({

@@ -96,6 +96,12 @@ export const mappingErrorCodes = {
     summary:
       'The database refused a value of the message (SQLSTATE class 22, data exception) that the mapper let through: the message is recorded with its original bytes, dead-lettered and refused (HL7 ACK AE), never left to be resent forever.',
   },
+  PAGW_INBOUND_BUSY: {
+    httpStatus: 503,
+    retriable: true,
+    summary:
+      'More workflow steps are due than workers.intakeMaxBacklog and the order waited workers.intakeMaxWaitMs: not recorded; send it again after Retry-After.',
+  },
   PAGW_INBOUND_UNSUPPORTED_MEDIA: {
     httpStatus: 415,
     retriable: false,

@@ -1,0 +1,98 @@
+/**
+ * Back-pressure from the workflow to intake (issue #17). When more workflow steps are due than the workers have
+ * started (the queue in front of the step worker: metric pagw_steps_due) intake waits before it accepts another
+ * message, so a burst queues at the senders instead of inside the gateway: cases already accepted reach the payer
+ * sooner, and the gateway never accepts faster than it drains for long.
+ *
+ * - HTTP senders (/orders/*, PAS Claim/$submit) are held up to `maxWaitMs`, then answered 503
+ *   PAGW_INBOUND_BUSY with Retry-After: the order is not recorded, the sender sends it again later.
+ * - MLLP and bus messages wait up to `maxWaitMs` too (the sender's ACK, or the partition, waits with them) and are
+ *   then accepted anyway: an MLLP sender that times out resends, and a bus message must never be refused for load.
+ *
+ * One backlog query serves every waiting message: it is re-read at most every `recheckMs`.
+ */
+import type pg from 'pg';
+import type { Clock } from '../clock.ts';
+import { GatewayError } from '../errors/index.ts';
+import type { InboundTransport } from './accept.ts';
+
+export interface IntakeAdmissionOptions {
+  readonly pool: Pick<pg.Pool, 'query'>;
+  readonly clock: Clock;
+  /** Due steps not started yet above which intake waits (config workers.intakeMaxBacklog). */
+  readonly maxBacklog: number;
+  /** Longest wait for one message (config workers.intakeMaxWaitMs). */
+  readonly maxWaitMs: number;
+  /** How often a waiting message looks at the backlog again (default 50 ms). */
+  readonly recheckMs?: number;
+}
+
+export interface IntakeAdmissionFigures {
+  /** Messages waiting for admission now. */
+  readonly waiting: number;
+  /** The backlog last read. */
+  readonly backlog: number;
+}
+
+/** Transports whose sender gets an answer it can act on (503 + Retry-After) when the wait runs out. */
+const refusableTransports: ReadonlySet<InboundTransport> = new Set(['http']);
+
+export class IntakeAdmission {
+  private lastBacklog = 0;
+  private readAt = Number.NEGATIVE_INFINITY;
+  private reading: Promise<number> | undefined;
+  private waitingNow = 0;
+
+  constructor(private readonly options: IntakeAdmissionOptions) {}
+
+  get figures(): IntakeAdmissionFigures {
+    return { waiting: this.waitingNow, backlog: this.lastBacklog };
+  }
+
+  /**
+   * Resolves when the message may be accepted. Throws PAGW_INBOUND_BUSY for an HTTP sender held `maxWaitMs`;
+   * other transports are admitted after that wait.
+   */
+  async admit(transport: InboundTransport): Promise<void> {
+    if (this.options.maxBacklog <= 0) return;
+    if ((await this.backlog()) < this.options.maxBacklog) return;
+    const recheckMs = this.options.recheckMs ?? 50;
+    const deadline = performance.now() + this.options.maxWaitMs;
+    this.waitingNow++;
+    try {
+      while (performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, recheckMs));
+        if ((await this.backlog()) < this.options.maxBacklog) return;
+      }
+    } finally {
+      this.waitingNow--;
+    }
+    if (refusableTransports.has(transport)) {
+      throw new GatewayError(
+        'PAGW_INBOUND_BUSY',
+        `The gateway is working through ${this.lastBacklog} due workflow steps (limit workers.intakeMaxBacklog ${this.options.maxBacklog}); send the order again after the Retry-After delay`,
+      );
+    }
+  }
+
+  /** Due steps not claimed yet, re-read at most every `recheckMs`; concurrent callers share one query. */
+  private backlog(): Promise<number> {
+    const recheckMs = this.options.recheckMs ?? 50;
+    if (performance.now() - this.readAt < recheckMs) return Promise.resolve(this.lastBacklog);
+    this.reading ??= this.options.pool
+      .query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM timers
+          WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane IN ('payer', 'local') AND due_at <= $1`,
+        [this.options.clock.now()],
+      )
+      .then(({ rows }) => {
+        this.lastBacklog = rows[0]?.n ?? 0;
+        this.readAt = performance.now();
+        return this.lastBacklog;
+      })
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
+  }
+}

@@ -14,6 +14,7 @@
  *   npm run bench:e2e -- --db pg|embedded [--bus embedded|kafka] (--rate R [--duration S] | --burst N
  *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
  *                        [--cpu-prof]   (the gateway's CPU profile, summarized by area and function)
+ *   The gateway gets this process's environment: INTAKE_MAX_BACKLOG=0 runs it without back-pressure.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -475,8 +476,10 @@ async function runOnce(runIndex: number) {
       mode,
       payerMs,
       concurrency,
+      intakeMaxBacklog: process.env.INTAKE_MAX_BACKLOG ?? 'default',
       sent: sent.length,
       accepted: accepted.length,
+      busyAnswers: sent.reduce((n, s) => n + s.busy, 0),
       final: finalCount,
       states: Object.fromEntries(states.rows.map((r) => [r.state, r.n])),
       intakeRate,
@@ -528,7 +531,7 @@ function print(r: Result): void {
     `\n== bench:e2e  db=${r.db} bus=${r.bus}  ${what}  payer=${r.payerMs} ms  load average ${r.loadAverage.join(' ')} (after: ${r.loadAverageAfter.join(' ')})`,
   );
   console.log(
-    `  orders sent ${r.sent}, accepted ${r.accepted}, final ${r.final}  states ${JSON.stringify(r.states)}`,
+    `  orders sent ${r.sent}, accepted ${r.accepted} (503 busy answers retried: ${r.busyAnswers}), final ${r.final}  states ${JSON.stringify(r.states)}`,
   );
   console.log(`  intake ${fixed(r.intakeRate)} orders/s   drain ${fixed(r.drainRate)} cases/s (whole run)`);
   console.log('  latency from the order             p50       p90       p99       max');

@@ -13,6 +13,8 @@ export interface SentOrder {
   respondedAt: number;
   status: number;
   caseId?: string;
+  /** 503 answers (back-pressure) before this one, each followed by its Retry-After wait. */
+  busy: number;
 }
 
 export interface Target {
@@ -26,7 +28,11 @@ export function makeAgent(maxSockets: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets });
 }
 
-function post(target: Target, agent: http.Agent, body: string): Promise<{ status: number; body: string }> {
+function post(
+  target: Target,
+  agent: http.Agent,
+  body: string,
+): Promise<{ status: number; body: string; retryAfterS?: number }> {
   const url = new URL(target.path, target.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -43,9 +49,14 @@ function post(target: Target, agent: http.Agent, body: string): Promise<{ status
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        res.on('end', () => {
+          const retryAfter = Number(res.headers['retry-after']);
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(Number.isFinite(retryAfter) ? { retryAfterS: retryAfter } : {}),
+          });
+        });
         res.on('error', reject);
       },
     );
@@ -66,9 +77,16 @@ async function send(
     sentAt: Date.now(),
     respondedAt: 0,
     status: 0,
+    busy: 0,
   };
   try {
-    const res = await post(target, agent, order.body);
+    let res = await post(target, agent, order.body);
+    // A sender honours back-pressure: 503 with Retry-After means send the same order again after the delay.
+    while (res.status === 503 && res.retryAfterS !== undefined && sent.busy < 100) {
+      sent.busy++;
+      await new Promise((resolve) => setTimeout(resolve, res.retryAfterS! * 1000));
+      res = await post(target, agent, order.body);
+    }
     sent.status = res.status;
     if (res.status === 201 || res.status === 200) {
       try {

@@ -87,6 +87,11 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
    * partitions it wrote (waking all of them made every idle reader run a query per publish: issue #17).
    */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /**
+   * Wakes per partition so far. A reader notes it before reading the log; if a wake came while it was reading (the
+   * commit it announces may be newer than the reader's snapshot), the reader reads again instead of sleeping.
+   */
+  private readonly wakes = new Map<string, number>();
   private roundRobin = 0;
   private closed = false;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -217,8 +222,9 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
 
   /** Wakes this process's idle readers of the partitions written (all of them without `written`). */
   wake(written?: WrittenPartitions): void {
-    const keys = written ?? [...this.waiters.keys()];
+    const keys = written ?? [...new Set([...this.waiters.keys(), ...this.wakes.keys()])];
     for (const key of keys) {
+      this.wakes.set(key, (this.wakes.get(key) ?? 0) + 1);
       const waiting = this.waiters.get(key);
       if (!waiting) continue;
       this.waiters.delete(key);
@@ -226,9 +232,24 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     }
   }
 
-  /** Resolves when a publish to this partition wakes it, after `ms`, or when `signal` aborts. */
-  waitForMessages(topic: string, partition: number, ms: number, signal: AbortSignal): Promise<void> {
+  /** This partition's wake count, to pass to `waitForMessages` (read it before reading the log). */
+  wakeCount(topic: string, partition: number): number {
+    return this.wakes.get(partKey(topic, partition)) ?? 0;
+  }
+
+  /**
+   * Resolves when a publish to this partition wakes it, after `ms`, or when `signal` aborts; at once when it was
+   * woken since `seenWakes` (its wakeCount before the read that found nothing).
+   */
+  waitForMessages(
+    topic: string,
+    partition: number,
+    seenWakes: number,
+    ms: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const key = partKey(topic, partition);
+    if ((this.wakes.get(key) ?? 0) !== seenWakes) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -506,6 +527,7 @@ class PartitionReader {
     while (!signal.aborted) {
       try {
         next ??= await this.startOffset();
+        const wakes = this.bus.wakeCount(this.topic, this.partition);
         const { rows } = await this.bus.pool.query<LogRow>(
           `SELECT "offset", message_key, headers, value FROM bus_log
             WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
@@ -516,6 +538,7 @@ class PartitionReader {
           await this.bus.waitForMessages(
             this.topic,
             this.partition,
+            wakes,
             this.bus.options.pollIntervalMs ?? 250,
             signal,
           );

@@ -42,6 +42,8 @@ describe(`intake back-pressure on ${testDatabaseKind()}`, () => {
         return wait.ms;
       },
       recheckMs: 20,
+      // Every check reads the backlog afresh: a cached read could still show the order accepted just before.
+      cacheMs: 0,
     });
     deps = { db, clock, logger, deadLetterTopic: 'pa.deadletter.v1', phi: testVault(db).phi, admission };
     const app = buildApp({ db, clock, logger, routers: [inboundOrdersRouter(deps)] });

@@ -125,8 +125,8 @@ export async function startGateway(
     const admission = new IntakeAdmission({
       pool: db.pool,
       clock,
-      maxBacklog: config.workers.intakeMaxBacklog ?? 300,
-      maxWaitMs: config.workers.intakeMaxWaitMs ?? 10_000,
+      maxBacklog: config.workers.intakeMaxBacklog,
+      maxWaitMs: config.workers.intakeMaxWaitMs,
     });
     const inbound: InboundDeps = {
       db,

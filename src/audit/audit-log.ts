@@ -99,11 +99,13 @@ export async function appendAuditEntries(tx: Tx, entries: readonly AuditEntry[])
  * (`pagw audit verify`). A row whose transaction commits after later-written rows were chained is chained after
  * them: the chain is in the order rows became visible, and nothing is ever inserted before a chained row.
  */
+export const defaultChainBatchSize = 2000;
+
 export async function chainAudit(
   pool: pg.Pool,
   options: { batchSize?: number; wait?: boolean } = {},
 ): Promise<number> {
-  const batchSize = options.batchSize ?? 2000;
+  const batchSize = options.batchSize ?? defaultChainBatchSize;
   // The common case, idle: one index probe, no transaction.
   const probe = await pool.query('SELECT 1 FROM audit_log WHERE hash IS NULL LIMIT 1');
   if (probe.rows.length === 0) return 0;

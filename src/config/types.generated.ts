@@ -235,11 +235,11 @@ export interface Workers {
   /**
    * Back-pressure (env INTAKE_MAX_BACKLOG): while more workflow steps are due than this and not started, intake waits before accepting another message, so a burst queues at the senders instead of in the gateway. 0 turns it off.
    */
-  intakeMaxBacklog?: number;
+  intakeMaxBacklog: number;
   /**
    * Longest back-pressure wait for one message (env INTAKE_MAX_WAIT_MS). An HTTP order still waiting is answered 503 PAGW_INBOUND_BUSY with Retry-After and not recorded; MLLP and bus messages are accepted after it.
    */
-  intakeMaxWaitMs?: number;
+  intakeMaxWaitMs: number;
 }
 /**
  * Escalation of the payer's decision time (CMS-0057-F clocks from submission; hours per payer rule in payers/).

@@ -12,8 +12,10 @@
  * One backlog query serves every message for `cacheMs`, so intake costs at most one count query per 50 ms.
  */
 import type pg from 'pg';
+import { pause } from '../bus/delivery.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
+import { countDueSteps } from '../store/timers.ts';
 import type { InboundTransport } from './accept.ts';
 
 export interface IntakeAdmissionOptions {
@@ -32,8 +34,6 @@ export interface IntakeAdmissionOptions {
 export interface IntakeAdmissionFigures {
   /** Messages waiting for admission now. */
   readonly waiting: number;
-  /** The backlog last read. */
-  readonly backlog: number;
 }
 
 /** Transports whose sender gets an answer it can act on (503 + Retry-After) when the wait runs out. */
@@ -48,7 +48,7 @@ export class IntakeAdmission {
   constructor(private readonly options: IntakeAdmissionOptions) {}
 
   get figures(): IntakeAdmissionFigures {
-    return { waiting: this.waitingNow, backlog: this.lastBacklog };
+    return { waiting: this.waitingNow };
   }
 
   /**
@@ -63,7 +63,7 @@ export class IntakeAdmission {
     this.waitingNow++;
     try {
       while (performance.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, recheckMs));
+        await pause(recheckMs);
         if ((await this.backlog()) < this.options.maxBacklog) return;
       }
     } finally {
@@ -81,14 +81,9 @@ export class IntakeAdmission {
   private backlog(): Promise<number> {
     const cacheMs = this.options.cacheMs ?? 50;
     if (cacheMs > 0 && performance.now() - this.readAt < cacheMs) return Promise.resolve(this.lastBacklog);
-    this.reading ??= this.options.pool
-      .query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM timers
-          WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane IN ('payer', 'local') AND due_at <= $1`,
-        [this.options.clock.now()],
-      )
-      .then(({ rows }) => {
-        this.lastBacklog = rows[0]?.n ?? 0;
+    this.reading ??= countDueSteps(this.options.pool, this.options.clock.now())
+      .then((due) => {
+        this.lastBacklog = due.payer + due.local;
         this.readAt = performance.now();
         return this.lastBacklog;
       })

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../clock.ts';
+import { countDueSteps } from '../store/timers.ts';
 
 export interface BusMetrics {
   /** Messages a bus adapter stored (publish resolved). */
@@ -219,12 +220,8 @@ export function registerPipelineMetrics(
     async collect() {
       this.reset();
       try {
-        const { rows } = await deps.pool.query<{ lane: string; n: number }>(
-          `SELECT lane, count(*)::int AS n FROM timers
-            WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane <> 'timer' AND due_at <= $1 GROUP BY lane`,
-          [deps.clock.now()],
-        );
-        for (const lane of ['payer', 'local']) this.set({ lane }, rows.find((r) => r.lane === lane)?.n ?? 0);
+        const due = await countDueSteps(deps.pool, deps.clock.now());
+        for (const [lane, n] of Object.entries(due)) this.set({ lane }, n);
       } catch {
         for (const lane of ['payer', 'local']) this.set({ lane }, Number.NaN);
       }

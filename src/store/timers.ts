@@ -230,6 +230,24 @@ export async function renewLeases(
 }
 
 /**
+ * Steps due and not claimed yet, per lane: the queue in front of the step worker (metric pagw_steps_due, and the
+ * backlog intake's back-pressure watches: src/inbound/admission.ts).
+ */
+export async function countDueSteps(
+  sql: Pick<pg.Pool, 'query'>,
+  now: Date,
+): Promise<Record<Exclude<TimerLane, 'timer'>, number>> {
+  const { rows } = await sql.query<{ lane: 'payer' | 'local'; n: number }>(
+    `SELECT lane, count(*)::int AS n FROM timers
+      WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane IN ('payer', 'local') AND due_at <= $1 GROUP BY lane`,
+    [now],
+  );
+  const due = { payer: 0, local: 0 };
+  for (const row of rows) due[row.lane] = row.n;
+  return due;
+}
+
+/**
  * Makes every leased step due now: for a process that knows no other worker can be alive (the embedded database,
  * whose data directory it has locked), so the steps a crashed predecessor held resume at once instead of after
  * their lease. Returns how many were released.

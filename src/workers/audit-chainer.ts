@@ -5,7 +5,7 @@
  * the next batch goes at once.
  */
 import type pg from 'pg';
-import { chainAudit } from '../audit/audit-log.ts';
+import { chainAudit, defaultChainBatchSize } from '../audit/audit-log.ts';
 import { describeError, type Logger } from '../log/logger.ts';
 import { startPollLoop } from './poll-loop.ts';
 import type { Worker } from './timer-worker.ts';
@@ -20,7 +20,7 @@ export interface AuditChainerOptions {
 }
 
 export function startAuditChainer(options: AuditChainerOptions): Worker {
-  const batchSize = options.batchSize ?? 2000;
+  const batchSize = options.batchSize ?? defaultChainBatchSize;
   const loop = startPollLoop({
     intervalMs: options.intervalMs ?? 200,
     poll: async () => (await chainAudit(options.pool, { batchSize })) === batchSize,

@@ -172,6 +172,13 @@ export interface TransitionInput {
   outbox?: readonly OutboxMessage[] | ((after: CaseRecord, before: CaseRecord) => readonly OutboxMessage[]);
   /** When set, the transition fails unless the case is still at this version (optimistic check). */
   expectedVersion?: number;
+  /**
+   * The case as the caller read it, at expectedVersion. The transition then does not read and lock the row first:
+   * its UPDATE checks the version (taking the lock) and writes the case event in the same statement — one round
+   * trip instead of three (issue #17). A case that moved on meanwhile fails with PAGW_CASE_VERSION_CONFLICT as
+   * without it.
+   */
+  asRead?: CaseRecord;
   correlationId?: string;
   /** Collect the audit entry instead of appending it now (see CreateCaseInput.auditTo). */
   auditTo?: AuditEntry[];
@@ -189,23 +196,14 @@ export interface TransitionResult {
 }
 
 /**
- * Applies one event to a case inside the caller's transaction. The case row is locked (FOR UPDATE), so two
- * concurrent transitions of one case serialize and the second sees the first's result.
+ * Applies one event to a case inside the caller's transaction. The case row is locked (FOR UPDATE, or by the
+ * version-checked UPDATE when the caller gives the case it read), so two concurrent transitions of one case
+ * serialize and the second sees the first's result.
  */
 export async function transitionCase(tx: Tx, input: TransitionInput): Promise<TransitionResult> {
-  const locked = await tx.query<CaseRow>(
-    `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
-    [input.tenant, input.caseId],
-  );
-  const current = locked.rows[0];
-  if (!current) throw new NotFoundError('PAGW_CASE_NOT_FOUND', `Case ${input.caseId} not found`);
-  if (input.expectedVersion !== undefined && current.version !== input.expectedVersion) {
-    throw new StateTransitionError(
-      'PAGW_CASE_VERSION_CONFLICT',
-      `Case ${input.caseId} is at version ${current.version}, not ${input.expectedVersion}`,
-    );
-  }
-  const to = nextCaseState(current.state, input.event);
+  const fast = asReadTransition(input);
+  const before = fast?.before ?? (await lockForTransition(tx, input));
+  const to = fast?.to ?? nextCaseState(before.state, input.event);
 
   const sets = ['state = $3', 'version = version + 1', 'updated_at = $4'];
   const params: unknown[] = [input.tenant, input.caseId, to, input.at];
@@ -214,28 +212,32 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     params.push(value);
     sets.push(`${patchColumns[field]} = $${params.length}`);
   }
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const [event, from, actor, onBehalfOf, data] = [
+    input.event,
+    before.state,
+    input.actor.id,
+    input.actor.onBehalfOf ?? null,
+    input.data ?? {},
+  ].map(param);
+  const versionCheck = fast ? `AND version = ${param(before.version)}` : '';
+  // The event row is written by the same statement, from the updated row: its seq is the case's new version.
   const updated = await tx.query<CaseRow>(
-    `UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${caseColumns}`,
+    `WITH moved AS (
+       UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 ${versionCheck} RETURNING ${caseColumns}),
+     event AS (
+       INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
+       SELECT id, tenant_id, version, ${event}::text, ${from}::text, state, ${actor}::text, ${onBehalfOf}::text,
+              ${data}::jsonb, $4 FROM moved)
+     SELECT ${caseColumns} FROM moved`,
     params,
   );
-  const after = toRecord(updated.rows[0]!);
-  await tx.query(
-    `INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      input.caseId,
-      input.tenant,
-      after.version,
-      input.event,
-      current.state,
-      to,
-      input.actor.id,
-      input.actor.onBehalfOf ?? null,
-      input.data ?? {},
-      input.at,
-    ],
-  );
-  const before = toRecord(current);
+  if (!updated.rows[0]) {
+    // Only the version-checked UPDATE can miss: say why, as the locking read would have.
+    await lockForTransition(tx, input);
+    throw new StateTransitionError('PAGW_CASE_VERSION_CONFLICT', `Case ${input.caseId} changed meanwhile`);
+  }
+  const after = toRecord(updated.rows[0]);
   const messages = typeof input.outbox === 'function' ? input.outbox(after, before) : (input.outbox ?? []);
   const outbox = await insertOutboxMessages(
     tx,
@@ -248,13 +250,13 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     action: `case.${input.event}`,
     caseId: input.caseId,
     details: {
-      from: current.state,
+      from: before.state,
       to,
       version: after.version,
       ...input.data,
       chain: delegationChain({
         tenant: input.tenant,
-        request: current.request,
+        request: before.request,
         actor: input.actor,
         ...(input.chain ? { extra: input.chain } : {}),
       }),
@@ -262,6 +264,40 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     at: input.at,
   });
   return { before, after, outbox };
+}
+
+/** The case the caller read, when it can stand for the locked row: the same case, at the expected version. */
+function asReadTransition(input: TransitionInput): { before: CaseRecord; to: CaseState } | undefined {
+  const read = input.asRead;
+  if (
+    !read ||
+    read.id !== input.caseId ||
+    read.tenant !== input.tenant ||
+    read.version !== input.expectedVersion
+  )
+    return undefined;
+  try {
+    return { before: read, to: nextCaseState(read.state, input.event) };
+  } catch {
+    return undefined; // not legal from the state read: the locking path gives the same answer as before
+  }
+}
+
+/** Reads and locks the case, checking it exists and is at the expected version. */
+async function lockForTransition(tx: Tx, input: TransitionInput): Promise<CaseRecord> {
+  const locked = await tx.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+    [input.tenant, input.caseId],
+  );
+  const current = locked.rows[0];
+  if (!current) throw new NotFoundError('PAGW_CASE_NOT_FOUND', `Case ${input.caseId} not found`);
+  if (input.expectedVersion !== undefined && current.version !== input.expectedVersion) {
+    throw new StateTransitionError(
+      'PAGW_CASE_VERSION_CONFLICT',
+      `Case ${input.caseId} is at version ${current.version}, not ${input.expectedVersion}`,
+    );
+  }
+  return toRecord(current);
 }
 
 export async function getCase(sql: Sql, tenant: string, caseId: string): Promise<CaseRecord | null> {

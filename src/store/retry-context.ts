@@ -8,43 +8,47 @@ import type { CaseEventType, CaseState } from '../workflow/case-state-machine.ts
 import { buildRetryContext, type RetryContext } from '../workflow/review/retry-context.ts';
 import type { CaseRecord } from './cases.ts';
 import { insertOutboxMessages } from './outbox.ts';
-import { listApprovals, listGates } from './review-gates.ts';
+import { approvalsFromJson, caseApprovalsJsonSql, caseGatesJsonSql, gatesFromJson } from './review-gates.ts';
 import type { Sql, Tx } from './sql.ts';
 
 export async function loadRetryContext(
   sql: Sql,
   record: Pick<CaseRecord, 'tenant' | 'id' | 'submissionKey' | 'decision'>,
 ): Promise<RetryContext> {
-  // One after another: inside a transition `sql` is the transaction's single client, on which concurrent queries
-  // only queue (and pg deprecates issuing them while one runs).
-  const gates = await listGates(sql, record.tenant, record.id);
-  const approvals = await listApprovals(sql, record.tenant, record.id);
-  const events = await sql.query<{ event: string; actor: string; at: Date; data: Record<string, unknown> }>(
-    `SELECT event, actor, at, data FROM case_events WHERE tenant_id = $1 AND case_id = $2
-          AND (data ? 'review' OR data ->> 'reason' = 'REVIEW_EXPIRED') ORDER BY seq`,
+  // One statement, one round trip (issue #17: a transition used to spend four here, one per table). Each part is a
+  // JSON array; the JSON's ISO timestamps are turned back into dates.
+  const { rows } = await sql.query<{
+    gates: Record<string, unknown>[];
+    approvals: Record<string, unknown>[];
+    events: Array<{ event: string; actor: string; at: string; data: Record<string, unknown> }>;
+    exchanges: Array<{
+      channel: string;
+      purpose: string;
+      status: string;
+      trace_number: string;
+      created_at: string;
+    }>;
+  }>(
+    `SELECT ${caseGatesJsonSql} AS gates, ${caseApprovalsJsonSql} AS approvals,
+       (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json)
+          FROM (SELECT seq, event, actor, at, data FROM case_events WHERE tenant_id = $1 AND case_id = $2
+                   AND (data ? 'review' OR data ->> 'reason' = 'REVIEW_EXPIRED')) e) AS events,
+       (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json)
+          FROM (SELECT id, channel, purpose, status, trace_number, created_at FROM payer_submissions
+                 WHERE tenant_id = $1 AND case_id = $2) x) AS exchanges`,
     [record.tenant, record.id],
   );
-  const exchanges = await sql.query<{
-    channel: string;
-    purpose: string;
-    status: string;
-    trace_number: string;
-    created_at: Date;
-  }>(
-    `SELECT channel, purpose, status, trace_number, created_at FROM payer_submissions
-        WHERE case_id = $1 AND tenant_id = $2 ORDER BY id`,
-    [record.id, record.tenant],
-  );
+  const row = rows[0]!;
   return buildRetryContext({
-    gates,
-    approvals,
-    events: events.rows,
-    exchanges: exchanges.rows.map((r) => ({
+    gates: gatesFromJson(row.gates),
+    approvals: approvalsFromJson(row.approvals),
+    events: row.events.map((e) => ({ event: e.event, actor: e.actor, at: new Date(e.at), data: e.data })),
+    exchanges: row.exchanges.map((r) => ({
       channel: r.channel,
       purpose: r.purpose,
       status: r.status,
       traceNumber: r.trace_number,
-      createdAt: r.created_at,
+      createdAt: new Date(r.created_at),
     })),
     submissionKey: record.submissionKey,
     decision: record.decision,

@@ -92,6 +92,29 @@ function toGate(row: GateRow): GateRecord {
 const gateColumns =
   'case_id, tenant_id, seq, reason, rollout_mode, submission_key, case_version, policy_id, policy_version, required_role, approvals_required, severity, expires_at, on_expiry, escalate_to, facts, status, opened_at, closed_at, closed_by';
 
+/**
+ * A case's gates ($1 tenant, $2 case id), oldest first, as one JSON array: a sub-select, so that a caller reading
+ * them with other things (the retry context, the submit step's approvers) needs one round trip, not one per table.
+ */
+export const caseGatesJsonSql = `(SELECT coalesce(json_agg(g ORDER BY g.seq), '[]'::json)
+    FROM (SELECT ${gateColumns} FROM review_gates WHERE tenant_id = $1 AND case_id = $2) g)`;
+
+/** JSON has no dates: the timestamps come back as ISO strings. */
+const toDate = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : new Date(value as string);
+
+/** The rows of caseGatesJsonSql as records, the same as listGates returns. */
+export function gatesFromJson(rows: ReadonlyArray<Record<string, unknown>>): GateRecord[] {
+  return rows.map((row) =>
+    toGate({
+      ...(row as unknown as GateRow),
+      expires_at: toDate(row.expires_at),
+      opened_at: toDate(row.opened_at)!,
+      closed_at: toDate(row.closed_at),
+    }),
+  );
+}
+
 /** Timer kind that fires when a gate with an expiry is still open (src/workers/review-expiry.ts). */
 export const REVIEW_EXPIRE = 'review.expire';
 
@@ -252,11 +275,34 @@ export async function recordApproval(
   return (result.rowCount ?? 0) > 0;
 }
 
+const approvalColumns = 'case_id, gate_seq, approver, role, npi, token_id, submission_key, at';
+
 export async function listApprovals(sql: Sql, tenant: string, caseId: string): Promise<ApprovalRecord[]> {
   const { rows } = await sql.query<ApprovalRow>(
-    `SELECT case_id, gate_seq, approver, role, npi, token_id, submission_key, at FROM review_approvals
-      WHERE tenant_id = $1 AND case_id = $2 ORDER BY at, approver`,
+    `SELECT ${approvalColumns} FROM review_approvals WHERE tenant_id = $1 AND case_id = $2 ORDER BY at, approver`,
     [tenant, caseId],
   );
   return rows.map(toApproval);
+}
+
+/** A case's approvals ($1 tenant, $2 case id) in listApprovals' order, as one JSON array (see caseGatesJsonSql). */
+export const caseApprovalsJsonSql = `(SELECT coalesce(json_agg(a ORDER BY a.at, a.approver), '[]'::json)
+    FROM (SELECT ${approvalColumns} FROM review_approvals WHERE tenant_id = $1 AND case_id = $2) a)`;
+
+/** The rows of caseApprovalsJsonSql as records, the same as listApprovals returns. */
+export function approvalsFromJson(rows: ReadonlyArray<Record<string, unknown>>): ApprovalRecord[] {
+  return rows.map((row) => toApproval({ ...(row as unknown as ApprovalRow), at: toDate(row.at)! }));
+}
+
+/** A case's gates and approvals in one round trip. */
+export async function listReviewHistory(
+  sql: Sql,
+  tenant: string,
+  caseId: string,
+): Promise<{ gates: GateRecord[]; approvals: ApprovalRecord[] }> {
+  const { rows } = await sql.query<{
+    gates: Record<string, unknown>[];
+    approvals: Record<string, unknown>[];
+  }>(`SELECT ${caseGatesJsonSql} AS gates, ${caseApprovalsJsonSql} AS approvals`, [tenant, caseId]);
+  return { gates: gatesFromJson(rows[0]!.gates), approvals: approvalsFromJson(rows[0]!.approvals) };
 }

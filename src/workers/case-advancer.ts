@@ -23,8 +23,8 @@ import {
   completeTimer,
   type Database,
   getCase,
-  listApprovals,
   listGates,
+  listReviewHistory,
   openGate,
   scheduleTimer,
   type Tx,
@@ -180,10 +180,10 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
 
   /** The people whose approval the submission rests on (the last approved gate's approvers). */
   async function approverLinks(record: CaseRecord): Promise<DelegationLink[]> {
-    const gates = await listGates(db.pool, record.tenant, record.id);
+    const { gates, approvals } = await listReviewHistory(db.pool, record.tenant, record.id);
     const approved = gates.filter((g) => g.status === 'approved').at(-1);
     if (!approved) return [];
-    return (await listApprovals(db.pool, record.tenant, record.id))
+    return approvals
       .filter((a) => a.gateSeq === approved.seq)
       .map((a) => ({ as: 'reviewer', id: a.approver, role: a.role, ...(a.npi ? { npi: a.npi } : {}) }));
   }
@@ -266,6 +266,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         data: plan.data,
         patch: plan.patch,
         expectedVersion: record.version,
+        asRead: record,
         auditTo: audit,
         ...(chain ? { chain } : {}),
       });

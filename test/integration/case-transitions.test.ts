@@ -86,9 +86,15 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     ),
   );
 
-  it.each(legal)(
-    '%s --%s--> %s writes case row, case event, outbox rows and audit row together',
-    async (from, event, to) => {
+  // Both ways in: reading and locking the case first, or from the case the caller read (asRead: no read, the
+  // UPDATE checks the version and writes the event in the same statement).
+  const legalBothWays = legal.flatMap(([from, event, to]) =>
+    (['locking read', 'as read'] as const).map((how) => [from, event, to, how] as const),
+  );
+
+  it.each(legalBothWays)(
+    '%s --%s--> %s (%s) writes case row, case event, outbox rows and audit row together',
+    async (from, event, to, how) => {
       const record = await caseIn(from);
       const before = await footprint(record.id);
       const result = await withTransaction(db.pool, (tx) =>
@@ -98,6 +104,7 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
           event,
           actor: { id: 'user:reviewer-1', onBehalfOf: 'tenant:clinic-a' },
           at,
+          ...(how === 'as read' ? { expectedVersion: record.version, asRead: record } : {}),
           data: { reason: 'test' },
           patch: { payerId: 'payer-x' },
           outbox: [
@@ -120,7 +127,10 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
         toState: to,
         actor: 'user:reviewer-1',
         onBehalfOf: 'tenant:clinic-a',
+        data: { reason: 'test' },
+        at,
       });
+      expect(result.before).toMatchObject({ state: from, version: record.version });
       const audit = await db.pool.query(
         'SELECT actor, on_behalf_of, action FROM audit_log WHERE case_id = $1 ORDER BY seq DESC LIMIT 1',
         [record.id],
@@ -185,11 +195,77 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     ).rejects.toMatchObject({ code: 'PAGW_CASE_NOT_FOUND' });
   });
 
-  // Every statement of the transition after BEGIN, up to and including its COMMIT: six since issue #17 (the audit
-  // rows are one INSERT, with no chain head to lock; the chainer links them later).
-  it.each([1, 2, 3, 4, 5, 6])(
-    'a connection broken after query %i of a transition leaves nothing partial',
-    async (breakAfter) => {
+  it('a transition from a case read before another transition moved it fails and writes nothing', async () => {
+    const record = await caseIn('submitted');
+    await withTransaction(db.pool, (tx) =>
+      transitionCase(tx, { tenant: record.tenant, caseId: record.id, event: 'pended', actor: testActor, at }),
+    );
+    const before = await footprint(record.id);
+    await expect(
+      withTransaction(db.pool, (tx) =>
+        transitionCase(tx, {
+          tenant: record.tenant,
+          caseId: record.id,
+          event: 'decided',
+          actor: testActor,
+          at,
+          expectedVersion: record.version,
+          asRead: record,
+          outbox: [{ topic: 'pa.status.v1', key: record.id, value: { s: 1 } }],
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'PAGW_CASE_VERSION_CONFLICT' });
+    expect(await footprint(record.id)).toEqual(before);
+    expect((await getCase(db.pool, record.tenant, record.id))!).toMatchObject({
+      state: 'pended',
+      version: record.version + 1,
+    });
+  });
+
+  it('from the case as read, the case and its event are one statement', async () => {
+    const record = await caseIn('submitted');
+    const client = await db.pool.connect();
+    const statements: string[] = [];
+    const counting = {
+      query: (...args: Parameters<pg.PoolClient['query']>) => {
+        statements.push(String(args[0]).trim().split(/\s+/).slice(0, 2).join(' '));
+        return (client.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+      },
+    } as unknown as pg.PoolClient;
+    try {
+      await client.query('BEGIN');
+      await transitionCase(counting, {
+        tenant: record.tenant,
+        caseId: record.id,
+        event: 'decided',
+        actor: testActor,
+        at,
+        expectedVersion: record.version,
+        asRead: record,
+      });
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    // The UPDATE with the event INSERT as a CTE, then the audit row: no locking SELECT, no separate event INSERT.
+    expect(statements).toEqual(['WITH moved', 'INSERT INTO']);
+    expect((await listCaseEvents(db.pool, record.tenant, record.id)).at(-1)).toMatchObject({
+      seq: record.version + 1,
+      event: 'decided',
+      fromState: 'submitted',
+      toState: 'decided',
+    });
+  });
+
+  // Every statement of the transition after BEGIN, up to and including its COMMIT: five reading and locking the
+  // case first (the audit rows are one INSERT with no chain head to lock; the case event is written by the UPDATE's
+  // statement), four from the case as read (no locking read).
+  it.each([
+    ...[1, 2, 3, 4, 5].map((n) => [n, 'locking read'] as const),
+    ...[1, 2, 3, 4].map((n) => [n, 'as read'] as const),
+  ])(
+    'a connection broken after query %i of a transition (%s) leaves nothing partial',
+    async (breakAfter, how) => {
       const record = await caseIn('submitted');
       const before = await footprint(record.id);
       const auditBefore = await countRows(db.pool, 'audit_log');
@@ -218,6 +294,7 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
           at,
           patch: { payerId: 'p' },
           outbox: [{ topic: 'pa.status.v1', key: record.id, value: { s: 1 } }],
+          ...(how === 'as read' ? { expectedVersion: record.version, asRead: record } : {}),
         }).then(() => breaking.query('COMMIT')),
       ).rejects.toThrow();
       await client.end().catch(() => {});

@@ -96,7 +96,7 @@ export function createPasChanges(kit: PasExchangeKit) {
     // Keep the submit's stored answer current, so a later submit() or reconcile returns the latest word.
     const submitted = await store.latest(ctx.caseId, 'submit');
     if (submitted?.status === 'answered' && outcome.kind !== 'rejected')
-      await store.complete(submitted.id, { status: 'answered', outcome, at: clock.now() });
+      await store.complete(submitted, { status: 'answered', outcome, at: clock.now() });
     return kit.afterAnswer(outcome, request, ctx, channel);
   }
 
@@ -119,7 +119,7 @@ export function createPasChanges(kit: PasExchangeKit) {
         const { record, response } = await kit.exchange('attachment', ctx, channel, endpoint, parameters);
         if (response.status >= 400) {
           // CDex: a 4xx means resending the same attachment is pointless (unknown tracking id, refused content).
-          await store.complete(record.id, {
+          await store.complete(record, {
             status: 'rejected',
             response: response.text,
             errorCode: 'PAGW_PAS_ATTACHMENT_REFUSED',
@@ -131,7 +131,7 @@ export function createPasChanges(kit: PasExchangeKit) {
             { retriable: false },
           );
         }
-        await store.complete(record.id, {
+        await store.complete(record, {
           status: 'answered',
           response: response.text,
           outcome: { attachment: document.documentId, trackingId: document.controlNumber ?? null },

@@ -232,7 +232,7 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
       return { record, response };
     } catch (error) {
       const unknown = error instanceof PasError && error.outcomeUnknown;
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: unknown ? 'unknown' : 'failed',
         errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
         at: clock.now(),
@@ -261,7 +261,7 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
               checkAfterMs: checkAfterMs(channel),
             });
     } catch (error) {
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: 'unknown',
         response: response.text,
         errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
@@ -269,7 +269,7 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
       });
       throw error;
     }
-    await store.complete(record.id, {
+    await store.complete(record, {
       status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
       response: response.text,
       outcome,
@@ -288,7 +288,7 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
     const bundle = buildPasInquiryBundle(request, buildContext(ctx));
     const { record, response } = await exchange(purpose, ctx, channel, 'Claim/$inquire', bundle);
     if (response.status === 404) {
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: 'answered',
         response: response.text,
         outcome: { live: false },
@@ -311,10 +311,10 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
     if (prior.status !== 'sending' && prior.status !== 'unknown') return undefined;
     const found = await withRetries(channel, () => askPayer(request, ctx, channel, 'reconcile'));
     if (found.live && found.outcome) {
-      await store.complete(prior.id, { status: 'answered', outcome: found.outcome, at: clock.now() });
+      await store.complete(prior, { status: 'answered', outcome: found.outcome, at: clock.now() });
       return found.outcome;
     }
-    await store.complete(prior.id, { status: 'not_received', at: clock.now() });
+    await store.complete(prior, { status: 'not_received', at: clock.now() });
     return undefined;
   }
 
@@ -424,7 +424,7 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
       // Keep the submit's stored answer current, so a later submit() returns the latest word.
       const prior = await store.latest(ctx.caseId, 'submit');
       if (prior?.status === 'answered' && answer.outcome.kind !== 'rejected') {
-        await store.complete(prior.id, { status: 'answered', outcome: answer.outcome, at: clock.now() });
+        await store.complete(prior, { status: 'answered', outcome: answer.outcome, at: clock.now() });
       }
       return afterAnswer(answer.outcome, request, ctx, channel);
     },

@@ -293,13 +293,16 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
    * The answer parsed and checked for 999/TA1 rejections; when it is unreadable or a rejection, the attempt is
    * closed in the submissions log (rejected, or unknown) before the error is thrown.
    */
-  async function readAnswer(record: { id: number }, response: ExchangeResponse): Promise<Parsed> {
+  async function readAnswer(
+    record: { id: number; tenant: string },
+    response: ExchangeResponse,
+  ): Promise<Parsed> {
     try {
       const parsed = parseAnswer(response);
       refuseRejectedAcks(parsed);
       return parsed;
     } catch (error) {
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: error instanceof PayerRejectedError ? 'rejected' : 'unknown',
         response: response.envelope.Payload ?? '',
         errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
@@ -517,13 +520,13 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         breaker.release();
         if (record) {
           const code = isGatewayError(error) ? error.code : 'PAGW_INTERNAL';
-          await store.complete(record.id, { status: 'failed', errorCode: code, at: clock.now() });
+          await store.complete(record, { status: 'failed', errorCode: code, at: clock.now() });
         }
       } else {
         // A retriable failure counts against the payer; a CORE envelope error means the clearinghouse is up.
         if (error.retriable) breaker.failure();
         else breaker.success();
-        await store.complete(record!.id, {
+        await store.complete(record!, {
           status: error.outcomeUnknown ? 'unknown' : 'failed',
           errorCode: error.code,
           at: clock.now(),
@@ -546,7 +549,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
       outcome = outcomeOf(parseAnswer(response), request, ctx, channel, record);
     } catch (error) {
       const rejected = error instanceof PayerRejectedError;
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: rejected ? 'rejected' : 'unknown',
         response: response.envelope.Payload ?? '',
         errorCode: isGatewayError(error) ? error.code : 'PAGW_INTERNAL',
@@ -554,7 +557,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
       });
       throw error;
     }
-    await store.complete(record.id, {
+    await store.complete(record, {
       status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
       response: response.envelope.Payload ?? '',
       outcome,
@@ -614,7 +617,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
     const notFound =
       review?.rejections.some((r) => r.reason === 'AA' || r.reason === 'T5') && !review.event?.review;
     if (notFound) {
-      await store.complete(record.id, {
+      await store.complete(record, {
         status: 'answered',
         response: response.envelope.Payload ?? '',
         outcome: { live: false },
@@ -686,10 +689,10 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
       return undefined;
     const found = await withRetries(channel, () => askAboutTrace(request, ctx, channel, 'reconcile', {}));
     if (found.live && found.outcome) {
-      await store.complete(prior.id, { status: 'answered', outcome: found.outcome, at: clock.now() });
+      await store.complete(prior, { status: 'answered', outcome: found.outcome, at: clock.now() });
       return found.outcome;
     }
-    await store.complete(prior.id, { status: 'not_received', at: clock.now() });
+    await store.complete(prior, { status: 'not_received', at: clock.now() });
     return undefined;
   }
 
@@ -724,7 +727,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         );
         // The 275 has no business answer: the payer's 999 accepts it (or rejects it: not retriable).
         await readAnswer(record, response);
-        await store.complete(record.id, {
+        await store.complete(record, {
           status: 'answered',
           response: response.envelope.Payload ?? '',
           outcome: { attachment: doc.documentId, controlNumber: doc.controlNumber },
@@ -762,7 +765,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         const parsed = await readAnswer(record, response);
         const answer = parsed.eligibility;
         if (!answer) {
-          await store.complete(record.id, {
+          await store.complete(record, {
             status: 'unknown',
             response: response.envelope.Payload ?? '',
             errorCode: 'PAGW_X12_CORE_MALFORMED',
@@ -771,7 +774,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
           throw new ClearinghouseError('PAGW_X12_CORE_MALFORMED', 'The answer to a 270 holds no 271');
         }
         const result = eligibilityOf(answer, request);
-        await store.complete(record.id, {
+        await store.complete(record, {
           status: 'answered',
           response: response.envelope.Payload ?? '',
           outcome: result,
@@ -830,7 +833,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
       // Keep the submit's stored answer current, so a later submit() call returns the latest word.
       const prior = await store.latest(ctx.caseId, 'submit');
       if (prior?.status === 'answered')
-        await store.complete(prior.id, { status: 'answered', outcome: answer.outcome, at: clock.now() });
+        await store.complete(prior, { status: 'answered', outcome: answer.outcome, at: clock.now() });
       return answer.outcome;
     },
 

@@ -128,8 +128,9 @@ export interface X12Store {
    * same case fails with PAGW_X12_LIVE_SUBMISSION_EXISTS (the unique index payer_submissions_one_live).
    */
   recordAttempt(attempt: NewAttempt): Promise<SubmissionRecord>;
+  /** Records how an attempt ended. Give the record (its tenant is known) rather than the id to save a read. */
   complete(
-    id: number,
+    submission: number | Pick<SubmissionRecord, 'id' | 'tenant'>,
     result: {
       status: Exclude<SubmissionStatus, 'sending'>;
       response?: string;
@@ -228,18 +229,21 @@ export function createX12Store(
       }
     },
 
-    async complete(id, result) {
+    async complete(submission, result) {
+      const id = typeof submission === 'number' ? submission : submission.id;
       let response: string | null = null;
       if (result.response !== undefined) {
-        const { rows } = await db
-          .query<{ tenant_id: string }>('SELECT tenant_id FROM payer_submissions WHERE id = $1', [id])
-          .catch((error) => persistError(error, 'read a payer submission'));
-        if (rows[0])
-          response = await phi.sealText(
-            rows[0].tenant_id,
-            submissionPayloadBinding(id, 'response'),
-            result.response,
-          );
+        // The response is sealed under the submission's tenant: read it only when the caller did not say.
+        const tenant =
+          typeof submission === 'number'
+            ? (
+                await db
+                  .query<{ tenant_id: string }>('SELECT tenant_id FROM payer_submissions WHERE id = $1', [id])
+                  .catch((error) => persistError(error, 'read a payer submission'))
+              ).rows[0]?.tenant_id
+            : submission.tenant;
+        if (tenant)
+          response = await phi.sealText(tenant, submissionPayloadBinding(id, 'response'), result.response);
       }
       await db
         .query(

@@ -309,6 +309,21 @@ export async function getCase(sql: Sql, tenant: string, caseId: string): Promise
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** Reads several cases in one statement (the cases of one step claim), by id; ids that match nothing are absent. */
+export async function getCases(
+  sql: Sql,
+  keys: ReadonlyArray<{ tenant: string; caseId: string }>,
+): Promise<Map<string, CaseRecord>> {
+  const valid = keys.filter((k) => uuidPattern.test(k.caseId));
+  if (valid.length === 0) return new Map();
+  const { rows } = await sql.query<CaseRow>(
+    `SELECT ${caseColumns} FROM cases
+      WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
+    [valid.map((k) => k.tenant), valid.map((k) => k.caseId)],
+  );
+  return new Map(rows.map((row) => [row.id, toRecord(row)]));
+}
+
 /** Reads a case and locks its row until the transaction ends: decisions on one case serialize on it. */
 export async function getCaseForUpdate(tx: Tx, tenant: string, caseId: string): Promise<CaseRecord | null> {
   if (!uuidPattern.test(caseId)) return null;

@@ -23,6 +23,7 @@ import {
   completeTimer,
   type Database,
   getCase,
+  getCases,
   listGates,
   listReviewHistory,
   openGate,
@@ -132,7 +133,7 @@ export async function scheduleAdvance(
   );
 }
 
-export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
+export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord | null> {
   const { db, clock, logger } = deps;
 
   function connectorFor(channel: PayerChannel): PayerConnector {
@@ -246,16 +247,21 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     return true;
   }
 
-  /** Applies a plan: transition, outbound events, next step, timer done — one transaction. */
+  /**
+   * Applies a plan: transition, outbound events, next step, timer done — one transaction. `waitFirst`, when given,
+   * runs first in the same transaction and may decide the case waits instead (it then completes the timer itself).
+   */
   async function apply(
     record: CaseRecord,
     timer: ClaimedTimer,
     plan: TransitionPlan,
     chain?: readonly DelegationLink[],
     extraAudit: readonly AuditEntry[] = [],
+    waitFirst?: (tx: Tx, at: Date) => Promise<boolean>,
   ): Promise<void> {
     const at = clock.now();
-    await withTransaction(db.pool, async (tx) => {
+    const applied = await withTransaction(db.pool, async (tx) => {
+      if (waitFirst && (await waitFirst(tx, at))) return false;
       const audit: AuditEntry[] = [...extraAudit];
       const result = await transitionCase(tx, {
         tenant: record.tenant,
@@ -301,9 +307,10 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         audit,
       });
       await completeTimer(tx, timer.id, at);
-      await appendAuditEntries(tx, audit); // last, so the audit chain head is held only briefly
+      await appendAuditEntries(tx, audit);
+      return true;
     });
-    logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
+    if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
   }
 
   async function finish(
@@ -329,27 +336,30 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
   /**
    * A decided case is delivered once its events are published. While some are not, the step waits without a fixed
    * wait: the relay wakes it as it publishes them (AWAITING_PUBLICATION), the due time below is only a fallback for
-   * a relay that cannot publish. Returns true when the case waits (this timer done, the next one scheduled).
+   * a relay that cannot publish. Returns true when the case waits (this timer done, the next one scheduled). Runs
+   * in the transaction that delivers the case when nothing is left to publish (one transaction, not two).
    */
-  async function awaitPublication(record: CaseRecord, timer: ClaimedTimer): Promise<boolean> {
-    const at = clock.now();
-    return withTransaction(db.pool, async (tx) => {
-      // FOR UPDATE waits for a relay publishing these rows right now (PostgreSQL: it holds their locks until it has
-      // marked them), so either they read as published here, or the relay has not claimed them yet and will see the
-      // timer this transaction writes when it marks them.
-      const { rows } = await tx.query(
-        'SELECT id FROM outbox WHERE case_id = $1 AND published_at IS NULL FOR UPDATE',
-        [record.id],
-      );
-      if (rows.length === 0) return false;
-      await scheduleAdvance(tx, record, new Date(at.getTime() + PUBLICATION_FALLBACK_MS), at, 'local', {
-        [AWAITING_PUBLICATION]: true,
-      });
-      await completeTimer(tx, timer.id, at);
-      // A relay round that skipped the rows this transaction locked goes again once it commits.
-      raiseAfterCommit(tx, 'outbox');
-      return true;
+  async function awaitPublication(
+    tx: Tx,
+    record: CaseRecord,
+    timer: ClaimedTimer,
+    at: Date,
+  ): Promise<boolean> {
+    // FOR UPDATE waits for a relay publishing these rows right now (PostgreSQL: it holds their locks until it has
+    // marked them), so either they read as published here, or the relay has not claimed them yet and will see the
+    // timer this transaction writes when it marks them.
+    const { rows } = await tx.query(
+      'SELECT id FROM outbox WHERE case_id = $1 AND published_at IS NULL FOR UPDATE',
+      [record.id],
+    );
+    if (rows.length === 0) return false;
+    await scheduleAdvance(tx, record, new Date(at.getTime() + PUBLICATION_FALLBACK_MS), at, 'local', {
+      [AWAITING_PUBLICATION]: true,
     });
+    await completeTimer(tx, timer.id, at);
+    // A relay round that skipped the rows this transaction locked goes again once it commits.
+    raiseAfterCommit(tx, 'outbox');
+    return true;
   }
 
   /**
@@ -658,9 +668,24 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     );
   }
 
-  async function run(timer: ClaimedTimer): Promise<void> {
+  /** The cases of one claim's steps, in one read: a step that finds its case here does not read it again. */
+  async function prepare(timers: readonly ClaimedTimer[]): Promise<ReadonlyMap<number, CaseRecord | null>> {
+    const withCase = timers.filter((t) => t.caseId !== null);
+    const cases = await getCases(
+      db.pool,
+      withCase.map((t) => ({ tenant: t.tenant, caseId: t.caseId! })),
+    );
+    return new Map(
+      withCase.map((t) => {
+        const record = cases.get(t.caseId!);
+        return [t.id, record && record.tenant === t.tenant ? record : null];
+      }),
+    );
+  }
+
+  async function run(timer: ClaimedTimer, prepared?: CaseRecord | null): Promise<void> {
     if (!timer.caseId) return finish(timer);
-    const record = await getCase(db.pool, timer.tenant, timer.caseId);
+    const record = prepared !== undefined ? prepared : await getCase(db.pool, timer.tenant, timer.caseId);
     if (!record) return finish(timer);
     if (timer.payload?.cancel === true) return withdraw(record, timer);
     if (timer.payload?.attachments === true) return sendDocuments(record, timer);
@@ -754,14 +779,20 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
         ]);
       }
       case 'decided': {
-        if (await awaitPublication(record, timer)) return;
         // A payer that may revise its answers is asked once more later (payer followUp.recheckAfterDecisionHours).
         const recheckMs = channels.current(routing, record).recheckAfterDecisionMs;
-        return apply(record, timer, {
-          event: 'delivered',
-          data: {},
-          ...(recheckMs ? { nextStepInMs: recheckMs, nextStepPayload: { recheck: true } } : {}),
-        });
+        return apply(
+          record,
+          timer,
+          {
+            event: 'delivered',
+            data: {},
+            ...(recheckMs ? { nextStepInMs: recheckMs, nextStepPayload: { recheck: true } } : {}),
+          },
+          undefined,
+          [],
+          (tx, at) => awaitPublication(tx, record, timer, at),
+        );
       }
       default:
         return finish(timer);
@@ -788,5 +819,5 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind {
     return finish(timer);
   }
 
-  return { run, giveUp, maxAttempts: 8 };
+  return { prepare, run, giveUp, maxAttempts: 8 };
 }

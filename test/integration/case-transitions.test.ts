@@ -7,6 +7,7 @@ import {
   createCase,
   type Database,
   getCase,
+  getCases,
   listCaseEvents,
   transitionCase,
   withTransaction,
@@ -178,6 +179,21 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     ).rejects.toBeInstanceOf(StateTransitionError);
     expect(await footprint(record.id)).toEqual(before);
     expect((await getCase(db.pool, record.tenant, record.id))!.version).toBe(record.version);
+  });
+
+  it('getCases reads several cases in one statement, only under their own tenant', async () => {
+    const a = await caseIn('received');
+    const b = await caseIn('validated');
+    const read = await getCases(db.pool, [
+      { tenant: a.tenant, caseId: a.id },
+      { tenant: b.tenant, caseId: b.id },
+      { tenant: 'clinic-b', caseId: a.id }, // the right id under another tenant: not found
+      { tenant: a.tenant, caseId: 'not-a-uuid' },
+    ]);
+    expect([...read.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(read.get(a.id)).toEqual(await getCase(db.pool, a.tenant, a.id));
+    expect(read.get(b.id)).toMatchObject({ state: 'validated', version: b.version });
+    expect(await getCases(db.pool, [])).toEqual(new Map());
   });
 
   it('a transition for another tenant finds no case', async () => {

@@ -496,7 +496,7 @@ async function runOnce(runIndex: number) {
       claimPlan,
       queueTables: tables0 && tables1 ? tableDelta(tables0, tables1, accepted.length) : undefined,
       topStatements: byText
-        .slice(0, 15)
+        .slice(0, 40)
         .map(([text, n]) => ({ perOrder: Number(perOrder(n).toFixed(2)), text })),
       floors,
       ratios: {

@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { insertRows } from '../store/bulk-insert.ts';
+import { insertStatement, rowsPerStatement } from '../store/bulk-insert.ts';
 import { type Sql, type Tx, withTransaction } from '../store/sql.ts';
+import type { Statement } from '../store/together.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 /** Who acts, and for whom: a token acting for a clinic, a reviewer for a tenant, the gateway for itself. */
@@ -77,7 +78,15 @@ const auditColumns = ['at', 'tenant_id', 'actor', 'on_behalf_of', 'action', 'cas
  * createCase/transitionCase) and append them here in one statement.
  */
 export async function appendAuditEntries(tx: Tx, entries: readonly AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+  for (const statement of auditInsertStatements(entries))
+    await tx.query(statement.text, [...statement.values]);
+}
+
+/**
+ * appendAuditEntries as statements (one per chunk; none for no entries), for a caller that sends them with its
+ * other writes in one round trip (src/store/together.ts).
+ */
+export function auditInsertStatements(entries: readonly AuditEntry[]): Statement[] {
   const rows = entries.map((entry) => [
     entry.at,
     entry.tenant,
@@ -89,7 +98,11 @@ export async function appendAuditEntries(tx: Tx, entries: readonly AuditEntry[])
   ]);
   // In chunks: a message of many order groups appends thousands of rows, more than one statement's
   // 65,535 bind parameters (issue #10 item 7).
-  await insertRows(tx, 'audit_log', auditColumns, rows);
+  const perStatement = rowsPerStatement(auditColumns);
+  const statements: Statement[] = [];
+  for (let start = 0; start < rows.length; start += perStatement)
+    statements.push(insertStatement('audit_log', auditColumns, rows.slice(start, start + perStatement)));
+  return statements;
 }
 
 /**

@@ -7,6 +7,7 @@ export * from './retry-context.ts';
 export * from './review-gates.ts';
 export * from './sql.ts';
 export * from './timers.ts';
+export * from './together.ts';
 export * from './tokens.ts';
 
 import { type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import { raiseAfterCommit } from './signals.ts';
 import { type Tx, withTransaction } from './sql.ts';
+import type { Statement } from './together.ts';
 
 /**
  * Which worker runs a timer: 'timer' = the timer worker, inside a transaction; 'payer' = a step that may call a
@@ -40,15 +41,41 @@ export interface DueTimer {
   payload: Record<string, unknown>;
 }
 
+function insertTimer(spec: TimerSpec, at: Date): Statement {
+  return {
+    text: `INSERT INTO timers (tenant_id, case_id, kind, due_at, payload, created_at, lane)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    values: [
+      spec.tenant,
+      spec.caseId ?? null,
+      spec.kind,
+      spec.dueAt,
+      spec.payload ?? {},
+      at,
+      spec.lane ?? 'timer',
+    ],
+  };
+}
+
 export async function scheduleTimer(tx: Pick<Tx, 'query'>, spec: TimerSpec, at: Date): Promise<number> {
-  const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO timers (tenant_id, case_id, kind, due_at, payload, created_at, lane)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [spec.tenant, spec.caseId ?? null, spec.kind, spec.dueAt, spec.payload ?? {}, at, spec.lane ?? 'timer'],
-  );
-  // Due already: wake the worker once this commits, rather than leaving it to its next poll.
-  if (spec.dueAt.getTime() <= at.getTime()) raiseAfterCommit(tx, 'timers');
+  const insert = insertTimer(spec, at);
+  const { rows } = await tx.query<{ id: number }>(`${insert.text} RETURNING id`, [...insert.values]);
+  wakeWhenDue(tx, spec, at);
   return rows[0]!.id;
+}
+
+/**
+ * scheduleTimer as a statement, for a caller that sends it with others (./together.ts) and needs no id back. Like
+ * scheduleTimer, a timer due already wakes the workers once the transaction commits.
+ */
+export function scheduleTimerStatement(tx: Pick<Tx, 'query'>, spec: TimerSpec, at: Date): Statement {
+  wakeWhenDue(tx, spec, at);
+  return insertTimer(spec, at);
+}
+
+/** Due already: wake the worker once this commits, rather than leaving it to its next poll. */
+function wakeWhenDue(tx: Pick<Tx, 'query'>, spec: TimerSpec, at: Date): void {
+  if (spec.dueAt.getTime() <= at.getTime()) raiseAfterCommit(tx, 'timers');
 }
 
 /** Cancels a case's pending timers of the given kinds (e.g. the SLA timer once the case is decided). */
@@ -299,7 +326,13 @@ export async function markPublishedAndWake(
 
 /** Marks a claimed timer done; call it inside the transaction that records the step's result. */
 export async function completeTimer(tx: Pick<Tx, 'query'>, id: number, _at: Date): Promise<void> {
-  await tx.query('DELETE FROM timers WHERE id = $1', [id]);
+  const statement = completeTimerStatement(id);
+  await tx.query(statement.text, [...statement.values]);
+}
+
+/** completeTimer as a statement, to send with others (./together.ts). */
+export function completeTimerStatement(id: number): Statement {
+  return { text: 'DELETE FROM timers WHERE id = $1', values: [id] };
 }
 
 /**

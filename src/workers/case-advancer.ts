@@ -10,7 +10,12 @@
  */
 
 import { operationOutcomeFor } from '../api/operation-outcome.ts';
-import { type Actor, type AuditEntry, appendAuditEntries } from '../audit/audit-log.ts';
+import {
+  type Actor,
+  type AuditEntry,
+  appendAuditEntries,
+  auditInsertStatements,
+} from '../audit/audit-log.ts';
 import type { DelegationLink } from '../audit/delegation.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
@@ -21,13 +26,17 @@ import {
   AWAITING_PUBLICATION,
   type CaseRecord,
   completeTimer,
+  completeTimerStatement,
   type Database,
   getCase,
   getCases,
   listGates,
   listReviewHistory,
   openGate,
+  runTogether,
   scheduleTimer,
+  scheduleTimerStatement,
+  type TimerSpec,
   type Tx,
   transitionCase,
   withTransaction,
@@ -119,18 +128,23 @@ export async function scheduleAdvance(
   lane: StepLane = 'payer',
   payload?: Record<string, unknown>,
 ): Promise<void> {
-  await scheduleTimer(
-    tx,
-    {
-      tenant: record.tenant,
-      caseId: record.id,
-      kind: WORKFLOW_ADVANCE,
-      dueAt,
-      lane,
-      ...(payload ? { payload } : {}),
-    },
-    at,
-  );
+  await scheduleTimer(tx, advanceTimer(record, dueAt, lane, payload), at);
+}
+
+function advanceTimer(
+  record: { tenant: string; id: string },
+  dueAt: Date,
+  lane: StepLane,
+  payload?: Record<string, unknown>,
+): TimerSpec {
+  return {
+    tenant: record.tenant,
+    caseId: record.id,
+    kind: WORKFLOW_ADVANCE,
+    dueAt,
+    lane,
+    ...(payload ? { payload } : {}),
+  };
 }
 
 export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord | null> {
@@ -291,13 +305,6 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
         previousState: result.before.state,
         at,
       });
-      if (plan.nextStepInMs !== undefined) {
-        // A next step due at once keeps the case's place in the queue (due at its creation): under a backlog the
-        // oldest case moves on first, whatever its stage, instead of every case waiting for the whole backlog to
-        // pass each stage (issue #17).
-        const dueAt = plan.nextStepInMs === 0 ? record.createdAt : new Date(at.getTime() + plan.nextStepInMs);
-        await scheduleAdvance(tx, record, dueAt, at, stepLaneFor(result.after.state), plan.nextStepPayload);
-      }
       // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
       await deps.exceptions?.onTransition(tx, {
         event: plan.event,
@@ -306,8 +313,17 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
         at,
         audit,
       });
-      await completeTimer(tx, timer.id, at);
-      await appendAuditEntries(tx, audit);
+      // The step's own timer done, the next step, the audit rows: one statement (no one reads them back here).
+      const last = [completeTimerStatement(timer.id)];
+      if (plan.nextStepInMs !== undefined) {
+        // A next step due at once keeps the case's place in the queue (due at its creation): under a backlog the
+        // oldest case moves on first, whatever its stage, instead of every case waiting for the whole backlog to
+        // pass each stage (issue #17).
+        const dueAt = plan.nextStepInMs === 0 ? record.createdAt : new Date(at.getTime() + plan.nextStepInMs);
+        const next = advanceTimer(record, dueAt, stepLaneFor(result.after.state), plan.nextStepPayload);
+        last.push(scheduleTimerStatement(tx, next, at));
+      }
+      await runTogether(tx, [...last, ...auditInsertStatements(audit)]);
       return true;
     });
     if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
@@ -320,16 +336,17 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     payload?: Record<string, unknown>,
   ): Promise<void> {
     await withTransaction(db.pool, async (tx) => {
-      if (nextStepAt && timer.caseId)
-        await scheduleAdvance(
-          tx,
-          { tenant: timer.tenant, id: timer.caseId },
-          nextStepAt,
-          clock.now(),
-          lane,
-          payload,
-        );
-      await completeTimer(tx, timer.id, clock.now());
+      const next =
+        nextStepAt && timer.caseId
+          ? [
+              scheduleTimerStatement(
+                tx,
+                advanceTimer({ tenant: timer.tenant, id: timer.caseId }, nextStepAt, lane, payload),
+                clock.now(),
+              ),
+            ]
+          : [];
+      await runTogether(tx, [completeTimerStatement(timer.id), ...next]);
     });
   }
 
@@ -353,10 +370,15 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
       [record.id],
     );
     if (rows.length === 0) return false;
-    await scheduleAdvance(tx, record, new Date(at.getTime() + PUBLICATION_FALLBACK_MS), at, 'local', {
-      [AWAITING_PUBLICATION]: true,
-    });
-    await completeTimer(tx, timer.id, at);
+    const fallback = new Date(at.getTime() + PUBLICATION_FALLBACK_MS);
+    await runTogether(tx, [
+      scheduleTimerStatement(
+        tx,
+        advanceTimer(record, fallback, 'local', { [AWAITING_PUBLICATION]: true }),
+        at,
+      ),
+      completeTimerStatement(timer.id),
+    ]);
     // A relay round that skipped the rows this transaction locked goes again once it commits.
     raiseAfterCommit(tx, 'outbox');
     return true;

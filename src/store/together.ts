@@ -1,0 +1,36 @@
+/**
+ * Several writes as one statement, one round trip (issue #17): each becomes a CTE of
+ * `WITH w1 AS (…), w2 AS (…) SELECT 1`. On its own (outside a transaction) the whole is atomic, like a transaction.
+ *
+ * The writes run against one snapshot and do not see each other's rows, so this is only for writes nobody reads
+ * back in the same statement, to different rows: a step's own timer deleted, its next one inserted, its audit rows
+ * appended. Rows one INSERT writes keep their order; the order between two CTEs is not defined, so never put two
+ * writes to one table whose relative order matters in different CTEs.
+ */
+import type { Sql } from './sql.ts';
+
+/** A statement and its parameters, numbered from $1. */
+export interface Statement {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+/** The statements as one (or none, for an empty list). Their parameters are renumbered to follow one another. */
+export function together(statements: readonly Statement[]): Statement | undefined {
+  if (statements.length <= 1) return statements[0];
+  const values: unknown[] = [];
+  const parts = statements.map((statement, i) => {
+    const offset = values.length;
+    values.push(...statement.values);
+    // Our statements are built in code: a `$` followed by digits is always a parameter, never inside a literal.
+    const text = statement.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `w${i + 1} AS (${text})`;
+  });
+  return { text: `WITH ${parts.join(', ')} SELECT 1`, values };
+}
+
+/** Runs the statements as one; nothing is sent for an empty list. */
+export async function runTogether(sql: Sql, statements: readonly Statement[]): Promise<void> {
+  const statement = together(statements);
+  if (statement) await sql.query(statement.text, [...statement.values]);
+}

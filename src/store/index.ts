@@ -24,3 +24,4 @@ export async function openStore(options: OpenDatabaseOptions): Promise<Database>
   }
   return db;
 }
+export * from './group-commit.ts';

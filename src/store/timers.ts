@@ -241,6 +241,11 @@ export async function claimDueTimers(
 /**
  * Pushes the leases of steps this worker still runs `leaseMs` past `now`, in one statement. Returns the ids it
  * still holds: a timer missing from the answer finished meanwhile, or was taken over after its lease ran out.
+ *
+ * A timer locked by a transaction in progress is skipped, not waited for: it is a step being completed (group
+ * commit completes several in one transaction, src/store/group-commit.ts). Waiting for it while holding the locks
+ * of the others deadlocked with such a transaction waiting for one of those (issue #17). A skipped timer still
+ * counts as held: it is still ours as far as anything committed says.
  */
 export async function renewLeases(
   pool: Pick<pg.Pool, 'query'>,
@@ -248,9 +253,18 @@ export async function renewLeases(
 ): Promise<number[]> {
   if (options.ids.length === 0) return [];
   const { rows } = await pool.query<{ id: number }>(
-    `UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000)
-      WHERE id = ANY($1::bigint[]) AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by = $4
-      RETURNING id`,
+    `WITH free AS (
+       SELECT id FROM timers
+        WHERE id = ANY($1::bigint[]) AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by = $4
+        FOR UPDATE SKIP LOCKED),
+     renewed AS (
+       UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000)
+        WHERE id IN (SELECT id FROM free)
+        RETURNING id)
+     SELECT id FROM renewed
+     UNION
+     SELECT id FROM timers
+      WHERE id = ANY($1::bigint[]) AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by = $4`,
     [options.ids, options.now, options.leaseMs, options.workerId],
   );
   return rows.map((r) => r.id);

@@ -11,7 +11,7 @@ import {
   scheduleTimer,
   withTransaction,
 } from '../../src/store/index.ts';
-import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { itOnPostgres, openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { countRows, insertSampleCase } from '../helpers/store.ts';
 
 const t0 = new Date('2026-03-01T10:00:00.000Z');
@@ -142,4 +142,53 @@ describe(`timers on ${testDatabaseKind()}`, () => {
     expect((await due(local)).due_at).toEqual(later);
     expect((await due(payerOld)).due_at).toEqual(new Date(later.getTime() + 2000));
   });
+
+  // Several connections at once: PostgreSQL only (the embedded database runs one transaction at a time).
+  itOnPostgres(
+    'a renewal skips a step being completed in an open transaction instead of waiting for it',
+    async () => {
+      const kind = `lease-busy-${Date.now()}`;
+      const [busy, free] = [
+        await scheduleTimer(db.pool, { tenant: 'clinic-a', kind, dueAt: t0, lane: 'local' }, t0),
+        await scheduleTimer(db.pool, { tenant: 'clinic-a', kind, dueAt: t0, lane: 'local' }, t0),
+      ];
+      await claimDueTimers(db.pool, {
+        now: later,
+        workerId: 'w1',
+        leaseMs: 15_000,
+        limit: 10,
+        kinds: [kind],
+        lane: 'local',
+      });
+      // A group commit completing `busy` (and, in the deadlock this prevents, waiting for a lock the renewal held).
+      const completing = await db.pool.connect();
+      try {
+        await completing.query('BEGIN');
+        await completing.query('DELETE FROM timers WHERE id = $1', [busy]);
+        const renewAt = new Date(later.getTime() + 5_000);
+        const held = await renewLeases(db.pool, {
+          ids: [busy, free],
+          now: renewAt,
+          leaseMs: 15_000,
+          workerId: 'w1',
+        });
+        expect([...held].sort()).toEqual([busy, free].sort()); // still ours as far as anything committed says
+        const { rows } = await db.pool.query('SELECT id, due_at FROM timers WHERE id = ANY($1) ORDER BY id', [
+          [busy, free],
+        ]);
+        expect(rows.find((r) => r.id === free)!.due_at).toEqual(new Date(renewAt.getTime() + 15_000));
+        expect(rows.find((r) => r.id === busy)!.due_at).toEqual(new Date(later.getTime() + 15_000)); // not renewed
+        await completing.query('COMMIT');
+      } finally {
+        completing.release();
+      }
+      const afterCommit = await renewLeases(db.pool, {
+        ids: [busy, free],
+        now: later,
+        leaseMs: 15_000,
+        workerId: 'w1',
+      });
+      expect(afterCommit).toEqual([free]);
+    },
+  );
 });

@@ -14,6 +14,7 @@
  *   npm run bench:e2e -- --db pg|embedded [--bus embedded|kafka] (--rate R [--duration S] | --burst N
  *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
  *                        [--cpu-prof]   (the gateway's CPU profile, summarized by area and function)
+ *                        [--gateway-log file]   (the gateway's whole log, appended to file)
  *   The gateway gets this process's environment: INTAKE_MAX_BACKLOG=0 runs it without back-pressure.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -61,6 +62,7 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string', default: '900' },
     json: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'gateway-log': { type: 'string' },
   },
 });
 const dbKind = values.db === 'pg' ? 'pg' : 'embedded';
@@ -350,6 +352,12 @@ async function runOnce(runIndex: number) {
       profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     );
     cleanups.push(() => stopProcess(gateway.child));
+    const logFile = values['gateway-log'];
+    if (logFile) {
+      // The gateway's whole log (the output kept in memory is cut to its last 100 kB).
+      for (const stream of [gateway.child.stdout!, gateway.child.stderr!])
+        stream.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
+    }
     const pid = gateway.child.pid!;
     const startSeconds = (Date.now() - started) / 1000;
     await new Promise((resolve) => setTimeout(resolve, 3000));

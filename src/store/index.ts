@@ -24,4 +24,3 @@ export async function openStore(options: OpenDatabaseOptions): Promise<Database>
   }
   return db;
 }
-export * from './group-commit.ts';

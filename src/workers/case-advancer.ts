@@ -27,7 +27,6 @@ import {
   type CaseRecord,
   completeTimer,
   completeTimerStatement,
-  createGroupCommit,
   type Database,
   getCase,
   getCases,
@@ -150,9 +149,6 @@ function advanceTimer(
 
 export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord | null> {
   const { db, clock, logger } = deps;
-  // Steps' results commit in shared transactions under load (group commit, issue #17). The embedded database runs
-  // one transaction at a time anyway: one batch in flight, the rest gather for the next.
-  const commits = createGroupCommit(db.pool, { maxBatchesInFlight: db.kind === 'postgres' ? 4 : 1 });
 
   function connectorFor(channel: PayerChannel): PayerConnector {
     const connector = deps.connectors[channel];
@@ -278,7 +274,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     waitFirst?: (tx: Tx, at: Date) => Promise<boolean>,
   ): Promise<void> {
     const at = clock.now();
-    const applied = await commits.run(async (tx) => {
+    const applied = await withTransaction(db.pool, async (tx) => {
       if (waitFirst && (await waitFirst(tx, at))) return false;
       const audit: AuditEntry[] = [...extraAudit];
       const result = await transitionCase(tx, {
@@ -339,7 +335,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     lane: StepLane = 'payer',
     payload?: Record<string, unknown>,
   ): Promise<void> {
-    await commits.run(async (tx) => {
+    await withTransaction(db.pool, async (tx) => {
       const next =
         nextStepAt && timer.caseId
           ? [

@@ -242,10 +242,10 @@ export async function claimDueTimers(
  * Pushes the leases of steps this worker still runs `leaseMs` past `now`, in one statement. Returns the ids it
  * still holds: a timer missing from the answer finished meanwhile, or was taken over after its lease ran out.
  *
- * A timer locked by a transaction in progress is skipped, not waited for: it is a step being completed (group
- * commit completes several in one transaction, src/store/group-commit.ts). Waiting for it while holding the locks
- * of the others deadlocked with such a transaction waiting for one of those (issue #17). A skipped timer still
- * counts as held: it is still ours as far as anything committed says.
+ * A timer locked by a transaction in progress is skipped, not waited for: it is a step being completed (or put
+ * back for a retry), whose lease needs no renewal. Waiting for it would hold the locks of the others meanwhile; a
+ * transaction completing several steps at once and waiting for one of those deadlocked with it (seen while trying
+ * group commit, issue #17). A skipped timer still counts as held: it is still ours as far as anything committed says.
  */
 export async function renewLeases(
   pool: Pick<pg.Pool, 'query'>,

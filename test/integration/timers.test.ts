@@ -160,7 +160,7 @@ describe(`timers on ${testDatabaseKind()}`, () => {
         kinds: [kind],
         lane: 'local',
       });
-      // A group commit completing `busy` (and, in the deadlock this prevents, waiting for a lock the renewal held).
+      // A transaction completing `busy` (one completing several steps, waiting for a lock the renewal held, deadlocked).
       const completing = await db.pool.connect();
       try {
         await completing.query('BEGIN');

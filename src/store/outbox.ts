@@ -3,10 +3,11 @@
  * and a relay publishes them afterwards. Each row has a unique event id that consumers dedupe on.
  */
 
-import { insertRows } from './bulk-insert.ts';
+import { insertRows, insertStatement, rowsPerStatement } from './bulk-insert.ts';
 import { newEventId } from './ids.ts';
 import { raiseAfterCommit } from './signals.ts';
 import type { Tx } from './sql.ts';
+import type { Statement } from './together.ts';
 
 export interface OutboxMessage {
   readonly topic: string;
@@ -39,6 +40,53 @@ function toBytes(value: OutboxMessage['value']): Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+const outboxColumns = [
+  'event_id',
+  'tenant_id',
+  'case_id',
+  'topic',
+  'message_key',
+  'headers',
+  'value',
+  'created_at',
+];
+
+/** Outbox rows held back in a transaction (holdOutboxRows), in the order they were written. */
+const deferred = new WeakMap<object, unknown[][]>();
+
+/**
+ * Runs `work` with the transaction's outbox rows held back instead of written at once, then returns the statements
+ * that write them all, in order, as one INSERT: for a caller that sends them with its other last writes in one round
+ * trip (./together.ts; issue #17). Within `work` nothing may read the outbox rows it wrote (they are not there yet),
+ * and insertOutboxMessages returns no ids. Rows keep their order, so the relay publishes them as written.
+ */
+export async function holdOutboxRows<T>(
+  tx: Pick<Tx, 'query'>,
+  work: () => Promise<T>,
+): Promise<{ result: T; writeHeld: Statement[] }> {
+  if (deferred.has(tx)) throw new Error('holdOutboxRows: this transaction holds its outbox rows already');
+  const held: unknown[][] = [];
+  deferred.set(tx, held);
+  try {
+    const result = await work();
+    deferred.delete(tx);
+    if (held.length === 0) return { result, writeHeld: [] };
+    if (held.length > rowsPerStatement(outboxColumns)) {
+      // More than one statement holds (thousands of rows): written now, in order, rather than as several CTEs of
+      // one statement, whose order among themselves is not defined.
+      await insertRows(tx, 'outbox', outboxColumns, held, 'ON CONFLICT (event_id) DO NOTHING');
+      return { result, writeHeld: [] };
+    }
+    const insert = insertStatement('outbox', outboxColumns, held);
+    return {
+      result,
+      writeHeld: [{ text: `${insert.text} ON CONFLICT (event_id) DO NOTHING`, values: insert.values }],
+    };
+  } finally {
+    deferred.delete(tx); // also when work throws: the client goes back to the pool, and must write normally
+  }
 }
 
 export async function insertOutboxMessages(
@@ -104,10 +152,16 @@ export async function insertOutboxRows(
 ): Promise<StoredOutboxMessage[]> {
   if (rows.length === 0) return [];
   const built = rows.map((row) => ({ ...outboxRow(row.context, row.message), message: row.message }));
+  const held = deferred.get(tx);
+  if (held) {
+    held.push(...built.map((b) => b.values));
+    raiseAfterCommit(tx, 'outbox');
+    return []; // not written yet: no ids
+  }
   const inserted = await insertRows<{ id: string | number; event_id: string }>(
     tx,
     'outbox',
-    ['event_id', 'tenant_id', 'case_id', 'topic', 'message_key', 'headers', 'value', 'created_at'],
+    outboxColumns,
     built.map((b) => b.values),
     'ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id',
   );

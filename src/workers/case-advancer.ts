@@ -30,6 +30,7 @@ import {
   type Database,
   getCase,
   getCases,
+  holdOutboxRows,
   listGates,
   listReviewHistory,
   openGate,
@@ -277,44 +278,50 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     const applied = await withTransaction(db.pool, async (tx) => {
       if (waitFirst && (await waitFirst(tx, at))) return false;
       const audit: AuditEntry[] = [...extraAudit];
-      const result = await transitionCase(tx, {
-        tenant: record.tenant,
-        caseId: record.id,
-        event: plan.event,
-        actor: workflowActor,
-        at,
-        data: plan.data,
-        patch: plan.patch,
-        expectedVersion: record.version,
-        asRead: record,
-        auditTo: audit,
-        ...(chain ? { chain } : {}),
-      });
-      if (plan.gate)
-        await openGate(tx, {
+      // The outbox rows it writes (status event, ClaimResponse, task events …) are held back and written with the
+      // step's last writes below, in order, in one statement.
+      const { result, writeHeld } = await holdOutboxRows(tx, async () => {
+        const result = await transitionCase(tx, {
           tenant: record.tenant,
           caseId: record.id,
-          caseVersion: result.after.version,
+          event: plan.event,
+          actor: workflowActor,
           at,
-          spec: plan.gate,
+          data: plan.data,
+          patch: plan.patch,
+          expectedVersion: record.version,
+          asRead: record,
+          auditTo: audit,
+          ...(chain ? { chain } : {}),
         });
-      // After the gate, so the status event's retry context counts it.
-      await writeTransitionOutbound(tx, deps.outbound, {
-        event: plan.event,
-        after: result.after,
-        previousState: result.before.state,
-        at,
+        if (plan.gate)
+          await openGate(tx, {
+            tenant: record.tenant,
+            caseId: record.id,
+            caseVersion: result.after.version,
+            at,
+            spec: plan.gate,
+          });
+        // After the gate, so the status event's retry context counts it.
+        await writeTransitionOutbound(tx, deps.outbound, {
+          event: plan.event,
+          after: result.after,
+          previousState: result.before.state,
+          at,
+        });
+        // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
+        await deps.exceptions?.onTransition(tx, {
+          event: plan.event,
+          data: plan.data ?? {},
+          after: result.after,
+          at,
+          audit,
+        });
+        return result;
       });
-      // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
-      await deps.exceptions?.onTransition(tx, {
-        event: plan.event,
-        data: plan.data ?? {},
-        after: result.after,
-        at,
-        audit,
-      });
-      // The step's own timer done, the next step, the audit rows: one statement (no one reads them back here).
-      const last = [completeTimerStatement(timer.id)];
+      // The held outbox rows, the step's own timer done, the next step, the audit rows: one statement (nothing in
+      // this transaction reads them back).
+      const last = [...writeHeld, completeTimerStatement(timer.id)];
       if (plan.nextStepInMs !== undefined) {
         // A next step due at once keeps the case's place in the queue (due at its creation): under a backlog the
         // oldest case moves on first, whatever its stage, instead of every case waiting for the whole backlog to

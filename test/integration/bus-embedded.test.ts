@@ -278,6 +278,26 @@ describe('embedded bus', () => {
     await bus.close();
   });
 
+  it('refuses a publish to a partition that is gone, appending nothing and taking no offsets', async () => {
+    const topic = uniqueName('orders');
+    const bus: EmbeddedBus = await newBus({ topics: [{ name: topic, partitions: 2 }] });
+    await bus.publish([{ topic, key: null, value: Buffer.from('x') }]); // caches the topic's partition count
+    await db.pool.query('DELETE FROM bus_partitions WHERE topic = $1 AND partition = 1', [topic]);
+    const before = await db.pool.query('SELECT partition, next_offset FROM bus_partitions WHERE topic = $1', [
+      topic,
+    ]);
+    await expect(bus.publish(messages(topic, 10, 10))).rejects.toMatchObject({
+      code: 'PAGW_BUS_UNAVAILABLE',
+    });
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM bus_log WHERE topic = $1', [topic]);
+    expect(rows[0].n).toBe(1); // only the first publish's message
+    expect(
+      (await db.pool.query('SELECT partition, next_offset FROM bus_partitions WHERE topic = $1', [topic]))
+        .rows,
+    ).toEqual(before.rows);
+    await bus.close();
+  });
+
   it('prunes messages every group has read once they are past the retention', async () => {
     const topic = uniqueName('orders');
     const bus = await newBus({ topics: [{ name: topic, partitions: 1 }] });

@@ -190,31 +190,33 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     );
     for (const group of ordered) {
       const n = group.messages.length;
+      // The offsets taken and the messages appended in one statement (one round trip per partition, issue #17).
       const { rows } = await tx.query<{ first: number }>(
-        `UPDATE bus_partitions SET next_offset = next_offset + $3
-          WHERE topic = $1 AND partition = $2 RETURNING next_offset - $3 AS first`,
-        [group.topic, group.partition, n],
+        `WITH taken AS (
+           UPDATE bus_partitions SET next_offset = next_offset + $3
+            WHERE topic = $1 AND partition = $2 RETURNING next_offset - $3 AS first),
+         appended AS (
+           INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
+           SELECT $1, $2, taken.first + m.ord - 1, m.k, m.h::jsonb, m.v
+             FROM taken, unnest($4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS m(k, h, v, ord))
+         SELECT first FROM taken`,
+        [
+          group.topic,
+          group.partition,
+          n,
+          group.messages.map((m) => m.key),
+          group.messages.map((m) => JSON.stringify(m.headers ?? {})),
+          group.messages.map((m) => m.value),
+        ],
       );
       if (!rows[0]) {
+        // Nothing was appended either (no offsets taken); the caller's transaction rolls back.
         this.partitionCounts.delete(group.topic);
         throw new GatewayError(
           'PAGW_BUS_UNAVAILABLE',
           `Embedded bus partition ${group.topic}/${group.partition} does not exist`,
         );
       }
-      await tx.query(
-        `INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
-         SELECT $1, $2, $3::bigint + m.ord - 1, m.k, m.h::jsonb, m.v
-           FROM unnest($4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS m(k, h, v, ord)`,
-        [
-          group.topic,
-          group.partition,
-          rows[0].first,
-          group.messages.map((m) => m.key),
-          group.messages.map((m) => JSON.stringify(m.headers ?? {})),
-          group.messages.map((m) => m.value),
-        ],
-      );
       this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, n);
     }
     return [...groups.keys()];

@@ -179,6 +179,12 @@ export interface TransitionInput {
    * without it.
    */
   asRead?: CaseRecord;
+  /**
+   * More columns for the transition statement's SELECT, read in the same round trip (issue #17): SQL that may use
+   * $1 (the tenant) and $2 (the case id). They see the database as it was before this transition's own writes.
+   * Returned as `alsoRead`.
+   */
+  alsoSelect?: string;
   correlationId?: string;
   /** Collect the audit entry instead of appending it now (see CreateCaseInput.auditTo). */
   auditTo?: AuditEntry[];
@@ -193,6 +199,8 @@ export interface TransitionResult {
   before: CaseRecord;
   after: CaseRecord;
   outbox: StoredOutboxMessage[];
+  /** The columns of `alsoSelect`, by name. */
+  alsoRead?: Record<string, unknown>;
 }
 
 /**
@@ -222,14 +230,14 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
   ].map(param);
   const versionCheck = fast ? `AND version = ${param(before.version)}` : '';
   // The event row is written by the same statement, from the updated row: its seq is the case's new version.
-  const updated = await tx.query<CaseRow>(
+  const updated = await tx.query<CaseRow & Record<string, unknown>>(
     `WITH moved AS (
        UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 ${versionCheck} RETURNING ${caseColumns}),
      event AS (
        INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
        SELECT id, tenant_id, version, ${event}::text, ${from}::text, state, ${actor}::text, ${onBehalfOf}::text,
               ${data}::jsonb, $4 FROM moved)
-     SELECT ${caseColumns} FROM moved`,
+     SELECT ${caseColumns}${input.alsoSelect ? `, ${input.alsoSelect}` : ''} FROM moved`,
     params,
   );
   if (!updated.rows[0]) {
@@ -238,6 +246,7 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     throw new StateTransitionError('PAGW_CASE_VERSION_CONFLICT', `Case ${input.caseId} changed meanwhile`);
   }
   const after = toRecord(updated.rows[0]);
+  const alsoRead = input.alsoSelect ? extraColumns(updated.rows[0]) : undefined;
   const messages = typeof input.outbox === 'function' ? input.outbox(after, before) : (input.outbox ?? []);
   const outbox = await insertOutboxMessages(
     tx,
@@ -263,7 +272,14 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     },
     at: input.at,
   });
-  return { before, after, outbox };
+  return { before, after, outbox, ...(alsoRead ? { alsoRead } : {}) };
+}
+
+const caseColumnNames = new Set(caseColumns.split(', '));
+
+/** The columns of a row beyond the case's own (those of alsoSelect). */
+function extraColumns(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([name]) => !caseColumnNames.has(name)));
 }
 
 /** The case the caller read, when it can stand for the locked row: the same case, at the expected version. */

@@ -11,39 +11,58 @@ import { insertOutboxMessages } from './outbox.ts';
 import { approvalsFromJson, caseApprovalsJsonSql, caseGatesJsonSql, gatesFromJson } from './review-gates.ts';
 import type { Sql, Tx } from './sql.ts';
 
-export async function loadRetryContext(
-  sql: Sql,
-  record: Pick<CaseRecord, 'tenant' | 'id' | 'submissionKey' | 'decision'>,
-): Promise<RetryContext> {
-  // One statement, one round trip (issue #17: a transition used to spend four here, one per table). Each part is a
-  // JSON array; the JSON's ISO timestamps are turned back into dates.
-  const { rows } = await sql.query<{
-    gates: Record<string, unknown>[];
-    approvals: Record<string, unknown>[];
-    events: Array<{ event: string; actor: string; at: string; data: Record<string, unknown> }>;
-    exchanges: Array<{
-      channel: string;
-      purpose: string;
-      status: string;
-      trace_number: string;
-      created_at: string;
-    }>;
-  }>(
-    `SELECT ${caseGatesJsonSql} AS gates, ${caseApprovalsJsonSql} AS approvals,
+/** The facts of a retry context as one row of JSON arrays (retryContextColumnsSql). */
+export interface RetryContextFacts {
+  gates: Record<string, unknown>[];
+  approvals: Record<string, unknown>[];
+  events: Array<{ event: string; actor: string; at: string; data: Record<string, unknown> }>;
+  exchanges: Array<{
+    channel: string;
+    purpose: string;
+    status: string;
+    trace_number: string;
+    created_at: string;
+  }>;
+}
+
+/**
+ * The select list that reads a case's retry-context facts ($1 tenant, $2 case id) as JSON arrays: one round trip
+ * for all four tables (issue #17: a transition used to spend four), on its own or beside a transition's UPDATE.
+ */
+export const retryContextColumnsSql = `${caseGatesJsonSql} AS gates, ${caseApprovalsJsonSql} AS approvals,
        (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json)
           FROM (SELECT seq, event, actor, at, data FROM case_events WHERE tenant_id = $1 AND case_id = $2
                    AND (data ? 'review' OR data ->> 'reason' = 'REVIEW_EXPIRED')) e) AS events,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json)
           FROM (SELECT id, channel, purpose, status, trace_number, created_at FROM payer_submissions
-                 WHERE tenant_id = $1 AND case_id = $2) x) AS exchanges`,
-    [record.tenant, record.id],
-  );
-  const row = rows[0]!;
+                 WHERE tenant_id = $1 AND case_id = $2) x) AS exchanges`;
+
+/** Whether a case event with this data is one the retry context reads (the events filter above, in code). */
+export function isRetryContextEvent(data: Record<string, unknown> | undefined): boolean {
+  return data !== undefined && ('review' in data || data.reason === 'REVIEW_EXPIRED');
+}
+
+export async function loadRetryContext(
+  sql: Sql,
+  record: Pick<CaseRecord, 'tenant' | 'id' | 'submissionKey' | 'decision'>,
+): Promise<RetryContext> {
+  const { rows } = await sql.query<RetryContextFacts>(`SELECT ${retryContextColumnsSql}`, [
+    record.tenant,
+    record.id,
+  ]);
+  return retryContextFrom(rows[0]!, record);
+}
+
+/** The retry context from its facts as read (the JSON's ISO timestamps turned back into dates). */
+export function retryContextFrom(
+  facts: RetryContextFacts,
+  record: Pick<CaseRecord, 'submissionKey' | 'decision'>,
+): RetryContext {
   return buildRetryContext({
-    gates: gatesFromJson(row.gates),
-    approvals: approvalsFromJson(row.approvals),
-    events: row.events.map((e) => ({ event: e.event, actor: e.actor, at: new Date(e.at), data: e.data })),
-    exchanges: row.exchanges.map((r) => ({
+    gates: gatesFromJson(facts.gates),
+    approvals: approvalsFromJson(facts.approvals),
+    events: facts.events.map((e) => ({ event: e.event, actor: e.actor, at: new Date(e.at), data: e.data })),
+    exchanges: facts.exchanges.map((r) => ({
       channel: r.channel,
       purpose: r.purpose,
       status: r.status,
@@ -68,10 +87,14 @@ export async function writeTransitionOutbound(
     previousState: CaseState;
     at: Date;
     correlationId?: string;
+    /** The facts as read with the transition (transitionCase's alsoSelect), when nothing since could change them. */
+    facts?: RetryContextFacts;
   },
 ): Promise<void> {
   if (!planner) return;
-  const retryContext = await loadRetryContext(tx, input.after);
+  const retryContext = input.facts
+    ? retryContextFrom(input.facts, input.after)
+    : await loadRetryContext(tx, input.after);
   const messages = planner({
     event: input.event,
     after: { ...input.after, retryContext },

@@ -31,9 +31,12 @@ import {
   getCase,
   getCases,
   holdOutboxRows,
+  isRetryContextEvent,
   listGates,
   listReviewHistory,
   openGate,
+  type RetryContextFacts,
+  retryContextColumnsSql,
   runTogether,
   scheduleTimer,
   scheduleTimerStatement,
@@ -280,6 +283,9 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
       const audit: AuditEntry[] = [...extraAudit];
       // The outbox rows it writes (status event, ClaimResponse, task events …) are held back and written with the
       // step's last writes below, in order, in one statement.
+      // The retry context's facts are read by the transition's own statement when nothing this step writes
+      // before the status event can change them: no gate opened, and not an event the context reads.
+      const factsAlong = deps.outbound !== undefined && !plan.gate && !isRetryContextEvent(plan.data);
       const { result, writeHeld } = await holdOutboxRows(tx, async () => {
         const result = await transitionCase(tx, {
           tenant: record.tenant,
@@ -293,6 +299,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
           asRead: record,
           auditTo: audit,
           ...(chain ? { chain } : {}),
+          ...(factsAlong ? { alsoSelect: retryContextColumnsSql } : {}),
         });
         if (plan.gate)
           await openGate(tx, {
@@ -308,6 +315,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
           after: result.after,
           previousState: result.before.state,
           at,
+          ...(result.alsoRead ? { facts: result.alsoRead as unknown as RetryContextFacts } : {}),
         });
         // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
         await deps.exceptions?.onTransition(tx, {

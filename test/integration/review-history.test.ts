@@ -6,17 +6,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeGate,
   type Database,
+  isRetryContextEvent,
   listApprovals,
   listGates,
   listReviewHistory,
   loadRetryContext,
   openGate,
+  type RetryContextFacts,
   recordApproval,
+  retryContextColumnsSql,
+  retryContextFrom,
+  transitionCase,
   withTransaction,
 } from '../../src/store/index.ts';
 import { buildRetryContext } from '../../src/workflow/review/retry-context.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
-import { insertSampleCase } from '../helpers/store.ts';
+import { insertSampleCase, testActor } from '../helpers/store.ts';
 
 describe(`review history and retry context in one read on ${testDatabaseKind()}`, () => {
   let db: Database;
@@ -91,6 +96,7 @@ describe(`review history and retry context in one read on ${testDatabaseKind()}`
                 ($1, $2, 4, 'decided', 'submitted', 'decided', 'system:workflow', '{"x": 1}', $5)`,
         [record.id, record.tenant, t(1, 123456), t(3), t(5)],
       );
+      await tx.query('UPDATE cases SET version = 4 WHERE id = $1', [record.id]); // the events above are 2 to 4
       await tx.query(
         `INSERT INTO payer_submissions (tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status,
                                         created_at)
@@ -119,6 +125,48 @@ describe(`review history and retry context in one read on ${testDatabaseKind()}`
   it('a case with no history reads as empty lists', async () => {
     const record = await insertSampleCase(db.pool);
     expect(await listReviewHistory(db.pool, record.tenant, record.id)).toEqual({ gates: [], approvals: [] });
+  });
+
+  it('the facts read along with a transition give the context a read after it gives', async () => {
+    const record = await caseWithHistory();
+    const { after, alsoRead } = await withTransaction(db.pool, (tx) =>
+      transitionCase(tx, {
+        tenant: record.tenant,
+        caseId: record.id,
+        event: 'validated',
+        actor: testActor,
+        at: new Date('2026-03-01T10:08:00.000Z'),
+        data: { note: 'not a review event' },
+        alsoSelect: retryContextColumnsSql,
+      }),
+    );
+    expect(isRetryContextEvent({ note: 'not a review event' })).toBe(false);
+    const along = retryContextFrom(alsoRead as unknown as RetryContextFacts, after);
+    expect(along).toEqual(await loadRetryContext(db.pool, after));
+    expect(along.attempts).toHaveProperty('x12'); // the payer exchanges are in it: the comparison is not of empties
+  });
+
+  it('alsoSelect sees the database as before the transition’s own writes', async () => {
+    const record = await insertSampleCase(db.pool);
+    const { alsoRead } = await withTransaction(db.pool, (tx) =>
+      transitionCase(tx, {
+        tenant: record.tenant,
+        caseId: record.id,
+        event: 'validated',
+        actor: testActor,
+        at: new Date('2026-03-01T10:08:00.000Z'),
+        alsoSelect:
+          '(SELECT count(*)::int FROM case_events WHERE tenant_id = $1 AND case_id = $2) AS events_before',
+      }),
+    );
+    expect(alsoRead).toEqual({ events_before: 1 }); // the creation event, not the one this transition wrote
+  });
+
+  it('says which events the retry context reads, as its SQL does', () => {
+    expect(isRetryContextEvent({ review: { gateSeq: 1 } })).toBe(true);
+    expect(isRetryContextEvent({ reason: 'REVIEW_EXPIRED' })).toBe(true);
+    expect(isRetryContextEvent({ reason: 'OTHER' })).toBe(false);
+    expect(isRetryContextEvent(undefined)).toBe(false);
   });
 
   it('loadRetryContext builds the context from the same facts as the per-table reads', async () => {

@@ -10,12 +10,13 @@ import type { Actor, AuditEntry } from '../audit/audit-log.ts';
 import { delegationChain } from '../audit/delegation.ts';
 import type { AuthorizationRequest } from '../canonical/index.ts';
 import { type CaseState, nextCaseState } from '../workflow/case-state-machine.ts';
-import { insertRows } from './bulk-insert.ts';
+import { insertRows, insertStatement, rowsPerStatement } from './bulk-insert.ts';
 import type { CaseRecord } from './cases.ts';
 import { caseIdFor } from './ids.ts';
-import { insertOutboxRows, type OutboxMessage, type OutboxRowInput } from './outbox.ts';
+import { insertOutboxRows, type OutboxMessage, type OutboxRowInput, outboxRowsStatement } from './outbox.ts';
 import { raiseAfterCommit } from './signals.ts';
 import type { Tx } from './sql.ts';
+import { runTogether } from './together.ts';
 
 export interface IntakeInput {
   readonly requests: readonly AuthorizationRequest[];
@@ -133,34 +134,35 @@ export async function recordValidatedCases(tx: Tx, input: IntakeInput): Promise<
       },
     );
   });
-  if (events.length > 0) {
-    await insertRows(
-      tx,
-      'case_events',
-      [
-        'case_id',
-        'tenant_id',
-        'seq',
-        'event',
-        'from_state',
-        'to_state',
-        'actor',
-        'on_behalf_of',
-        'data',
-        'at',
-      ],
-      events,
-    );
-  }
-  await insertOutboxRows(tx, outbox);
-  if (timers.length > 0) {
-    await insertRows(
-      tx,
-      'timers',
-      ['tenant_id', 'case_id', 'kind', 'due_at', 'payload', 'created_at', 'lane'],
-      timers,
-    );
-    raiseAfterCommit(tx, 'timers');
+  if (timers.length > 0) raiseAfterCommit(tx, 'timers');
+  const small =
+    events.length <= rowsPerStatement(eventColumns) && timers.length <= rowsPerStatement(timerColumns);
+  const outboxStatement = small ? outboxRowsStatement(tx, outbox) : undefined;
+  if (small && (outbox.length === 0 || outboxStatement)) {
+    // The usual message, a few order groups: events, outbox rows and timers in one statement, one round trip.
+    await runTogether(tx, [
+      ...(events.length > 0 ? [insertStatement('case_events', eventColumns, events)] : []),
+      ...(outboxStatement ? [outboxStatement] : []),
+      ...(timers.length > 0 ? [insertStatement('timers', timerColumns, timers)] : []),
+    ]);
+  } else {
+    if (events.length > 0) await insertRows(tx, 'case_events', eventColumns, events);
+    await insertOutboxRows(tx, outbox);
+    if (timers.length > 0) await insertRows(tx, 'timers', timerColumns, timers);
   }
   return { caseIds: ids, created: created.size };
 }
+
+const eventColumns = [
+  'case_id',
+  'tenant_id',
+  'seq',
+  'event',
+  'from_state',
+  'to_state',
+  'actor',
+  'on_behalf_of',
+  'data',
+  'at',
+];
+const timerColumns = ['tenant_id', 'case_id', 'kind', 'due_at', 'payload', 'created_at', 'lane'];

@@ -53,6 +53,25 @@ const outboxColumns = [
   'created_at',
 ];
 
+function outboxInsert(rows: unknown[][]): Statement {
+  const insert = insertStatement('outbox', outboxColumns, rows);
+  return { text: `${insert.text} ON CONFLICT (event_id) DO NOTHING`, values: insert.values };
+}
+
+/**
+ * insertOutboxRows as one statement, for a caller that sends it with other writes (./together.ts): undefined when
+ * there is nothing to write or more than one statement can hold (then call insertOutboxRows). Raises the relay's
+ * wake-up for when the transaction commits, as insertOutboxRows does.
+ */
+export function outboxRowsStatement(
+  tx: Pick<Tx, 'query'>,
+  rows: readonly OutboxRowInput[],
+): Statement | undefined {
+  if (rows.length === 0 || rows.length > rowsPerStatement(outboxColumns)) return undefined;
+  raiseAfterCommit(tx, 'outbox');
+  return outboxInsert(rows.map((row) => outboxRow(row.context, row.message).values));
+}
+
 /** Outbox rows held back in a transaction (holdOutboxRows), in the order they were written. */
 const deferred = new WeakMap<object, unknown[][]>();
 
@@ -79,11 +98,7 @@ export async function holdOutboxRows<T>(
       await insertRows(tx, 'outbox', outboxColumns, held, 'ON CONFLICT (event_id) DO NOTHING');
       return { result, writeHeld: [] };
     }
-    const insert = insertStatement('outbox', outboxColumns, held);
-    return {
-      result,
-      writeHeld: [{ text: `${insert.text} ON CONFLICT (event_id) DO NOTHING`, values: insert.values }],
-    };
+    return { result, writeHeld: [outboxInsert(held)] };
   } finally {
     deferred.delete(tx); // also when work throws: the client goes back to the pool, and must write normally
   }

@@ -216,7 +216,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
   async function buildOptions(
     ctx: PayerCallContext,
     channel: X12Channel,
-  ): Promise<BuildOptions & { controls: { interchange: number; group: number } }> {
+  ): Promise<BuildOptions & { controls: { interchange: number; group: number; submissionId: number } }> {
     const at = clock.now();
     const receiverId = channel.interchange.receiverId;
     const controls = await store.allocateControlNumbers(options.sender.id, receiverId, at);
@@ -492,6 +492,7 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
         groupControlNumber: String(built.controls.group),
         request: text,
         at: clock.now(),
+        id: built.controls.submissionId,
       });
       options.logger?.info(
         {

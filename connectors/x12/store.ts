@@ -114,15 +114,20 @@ export interface NewAttempt {
   readonly payloadId?: string;
   readonly request: string;
   readonly at: Date;
+  /** The row's id when already taken (allocateControlNumbers' submissionId); a new one otherwise. */
+  readonly id?: number;
 }
 
 export interface X12Store {
-  /** Next ISA13 and GS06 for a sender/receiver pair: unique and persisted, safe under concurrent callers. */
+  /**
+   * Next ISA13 and GS06 for a sender/receiver pair: unique and persisted, safe under concurrent callers. With them,
+   * in the same round trip, the id for the exchange's submission record (recordAttempt's `id`).
+   */
   allocateControlNumbers(
     senderId: string,
     receiverId: string,
     at: Date,
-  ): Promise<{ interchange: number; group: number }>;
+  ): Promise<{ interchange: number; group: number; submissionId: number }>;
   /**
    * Records an attempt (status `sending`) and commits it before anything is sent. A second live submit for the
    * same case fails with PAGW_X12_LIVE_SUBMISSION_EXISTS (the unique index payer_submissions_one_live).
@@ -160,28 +165,41 @@ export function createX12Store(
   return {
     async allocateControlNumbers(senderId, receiverId, at) {
       const { rows } = await db
-        .query<{ kind: 'interchange' | 'group'; last_value: number }>(
-          `INSERT INTO x12_control_numbers (sender_id, receiver_id, kind, last_value, updated_at)
-             VALUES ($1, $2, 'interchange', 1, $3), ($1, $2, 'group', 1, $3)
-           ON CONFLICT (sender_id, receiver_id, kind) DO UPDATE
-             SET last_value = CASE WHEN x12_control_numbers.last_value >= 999999999 THEN 1
-                                   ELSE x12_control_numbers.last_value + 1 END,
-                 updated_at = EXCLUDED.updated_at
-           RETURNING kind, last_value`,
+        .query<{ kind: 'interchange' | 'group'; last_value: number; submission_id: number }>(
+          `WITH allocated AS (
+             INSERT INTO x12_control_numbers (sender_id, receiver_id, kind, last_value, updated_at)
+               VALUES ($1, $2, 'interchange', 1, $3), ($1, $2, 'group', 1, $3)
+             ON CONFLICT (sender_id, receiver_id, kind) DO UPDATE
+               SET last_value = CASE WHEN x12_control_numbers.last_value >= 999999999 THEN 1
+                                     ELSE x12_control_numbers.last_value + 1 END,
+                   updated_at = EXCLUDED.updated_at
+             RETURNING kind, last_value)
+           SELECT kind, last_value,
+                  (SELECT nextval(pg_get_serial_sequence('payer_submissions', 'id')))::bigint AS submission_id
+             FROM allocated`,
           [senderId, receiverId, at],
         )
         .catch((error) => persistError(error, 'allocate X12 control numbers'));
       const value = (kind: string) => Number(rows.find((r) => r.kind === kind)!.last_value);
-      return { interchange: value('interchange'), group: value('group') };
+      return {
+        interchange: value('interchange'),
+        group: value('group'),
+        submissionId: Number(rows[0]!.submission_id),
+      };
     },
 
     async recordAttempt(attempt) {
       try {
         // The row id first: the sealed request is bound to it.
-        const { rows: ids } = await db.query<{ id: number }>(
-          `SELECT nextval(pg_get_serial_sequence('payer_submissions', 'id'))::bigint AS id`,
-        );
-        const id = Number(ids[0]!.id);
+        const id =
+          attempt.id ??
+          Number(
+            (
+              await db.query<{ id: number }>(
+                `SELECT nextval(pg_get_serial_sequence('payer_submissions', 'id'))::bigint AS id`,
+              )
+            ).rows[0]!.id,
+          );
         const request = await phi.sealText(
           attempt.tenant,
           submissionPayloadBinding(id, 'request'),

@@ -37,9 +37,11 @@ describe('x12 control numbers', () => {
     const first = await store.allocateControlNumbers('PAGATEWAY', 'RCV-A', at);
     const second = await store.allocateControlNumbers('PAGATEWAY', 'RCV-A', at);
     const other = await store.allocateControlNumbers('PAGATEWAY', 'RCV-B', at);
-    expect(first).toEqual({ interchange: 1, group: 1 });
-    expect(second).toEqual({ interchange: 2, group: 2 });
-    expect(other).toEqual({ interchange: 1, group: 1 });
+    expect(first).toMatchObject({ interchange: 1, group: 1 });
+    expect(second).toMatchObject({ interchange: 2, group: 2 });
+    expect(other).toMatchObject({ interchange: 1, group: 1 });
+    // With the numbers, a new submission id each time (taken in the same statement).
+    expect(new Set([first, second, other].map((c) => c.submissionId)).size).toBe(3);
   });
 
   it('never hands out the same number twice under concurrent allocation', async () => {
@@ -55,7 +57,7 @@ describe('x12 control numbers', () => {
   it('wraps after 999999999 (ISA13 is nine digits)', async () => {
     await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at);
     await db.pool.query(`UPDATE x12_control_numbers SET last_value = 999999999 WHERE receiver_id = 'RCV-W'`);
-    expect(await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at)).toEqual({
+    expect(await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at)).toMatchObject({
       interchange: 1,
       group: 1,
     });
@@ -63,6 +65,14 @@ describe('x12 control numbers', () => {
 });
 
 describe('payer submissions log', () => {
+  it('records an attempt under the id allocated with its control numbers', async () => {
+    const { submissionId } = await store.allocateControlNumbers('PAGATEWAY', 'RCV-ID', at);
+    const recorded = await store.recordAttempt({ ...attempt(randomUUID()), id: submissionId });
+    expect(recorded.id).toBe(submissionId);
+    const next = await store.recordAttempt(attempt(randomUUID())); // no id given: a new one
+    expect(next.id).toBeGreaterThan(submissionId);
+  });
+
   it('numbers attempts per case and purpose, and records each before completion', async () => {
     const caseId = randomUUID();
     const a1 = await store.recordAttempt(attempt(caseId));

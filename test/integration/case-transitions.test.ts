@@ -211,6 +211,17 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     ).rejects.toMatchObject({ code: 'PAGW_CASE_NOT_FOUND' });
   });
 
+  /** `decided` from the case as the caller read it (no locking read). */
+  const decidedAsRead = (record: CaseRecord) => ({
+    tenant: record.tenant,
+    caseId: record.id,
+    event: 'decided' as const,
+    actor: testActor,
+    at,
+    expectedVersion: record.version,
+    asRead: record,
+  });
+
   it('a transition from a case read before another transition moved it fails and writes nothing', async () => {
     const record = await caseIn('submitted');
     await withTransaction(db.pool, (tx) =>
@@ -220,13 +231,7 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     await expect(
       withTransaction(db.pool, (tx) =>
         transitionCase(tx, {
-          tenant: record.tenant,
-          caseId: record.id,
-          event: 'decided',
-          actor: testActor,
-          at,
-          expectedVersion: record.version,
-          asRead: record,
+          ...decidedAsRead(record),
           outbox: [{ topic: 'pa.status.v1', key: record.id, value: { s: 1 } }],
         }),
       ),
@@ -250,15 +255,7 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
     } as unknown as pg.PoolClient;
     try {
       await client.query('BEGIN');
-      await transitionCase(counting, {
-        tenant: record.tenant,
-        caseId: record.id,
-        event: 'decided',
-        actor: testActor,
-        at,
-        expectedVersion: record.version,
-        asRead: record,
-      });
+      await transitionCase(counting, decidedAsRead(record));
       await client.query('COMMIT');
     } finally {
       client.release();

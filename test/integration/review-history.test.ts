@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type CaseRecord,
   closeGate,
   type Database,
   isRetryContextEvent,
@@ -16,6 +17,7 @@ import {
   recordApproval,
   retryContextColumnsSql,
   retryContextFrom,
+  type TransitionInput,
   transitionCase,
   withTransaction,
 } from '../../src/store/index.ts';
@@ -127,19 +129,25 @@ describe(`review history and retry context in one read on ${testDatabaseKind()}`
     expect(await listReviewHistory(db.pool, record.tenant, record.id)).toEqual({ gates: [], approvals: [] });
   });
 
-  it('the facts read along with a transition give the context a read after it gives', async () => {
-    const record = await caseWithHistory();
-    const { after, alsoRead } = await withTransaction(db.pool, (tx) =>
+  /** The case's `validated` transition, with more input. */
+  const validate = (record: CaseRecord, more: Partial<TransitionInput>) =>
+    withTransaction(db.pool, (tx) =>
       transitionCase(tx, {
         tenant: record.tenant,
         caseId: record.id,
         event: 'validated',
         actor: testActor,
         at: new Date('2026-03-01T10:08:00.000Z'),
-        data: { note: 'not a review event' },
-        alsoSelect: retryContextColumnsSql,
+        ...more,
       }),
     );
+
+  it('the facts read along with a transition give the context a read after it gives', async () => {
+    const record = await caseWithHistory();
+    const { after, alsoRead } = await validate(record, {
+      data: { note: 'not a review event' },
+      alsoSelect: retryContextColumnsSql,
+    });
     expect(isRetryContextEvent({ note: 'not a review event' })).toBe(false);
     const along = retryContextFrom(alsoRead as unknown as RetryContextFacts, after);
     expect(along).toEqual(await loadRetryContext(db.pool, after));
@@ -148,17 +156,10 @@ describe(`review history and retry context in one read on ${testDatabaseKind()}`
 
   it('alsoSelect sees the database as before the transition’s own writes', async () => {
     const record = await insertSampleCase(db.pool);
-    const { alsoRead } = await withTransaction(db.pool, (tx) =>
-      transitionCase(tx, {
-        tenant: record.tenant,
-        caseId: record.id,
-        event: 'validated',
-        actor: testActor,
-        at: new Date('2026-03-01T10:08:00.000Z'),
-        alsoSelect:
-          '(SELECT count(*)::int FROM case_events WHERE tenant_id = $1 AND case_id = $2) AS events_before',
-      }),
-    );
+    const { alsoRead } = await validate(record, {
+      alsoSelect:
+        '(SELECT count(*)::int FROM case_events WHERE tenant_id = $1 AND case_id = $2) AS events_before',
+    });
     expect(alsoRead).toEqual({ events_before: 1 }); // the creation event, not the one this transition wrote
   });
 

@@ -13,7 +13,13 @@ import { type CaseState, nextCaseState } from '../workflow/case-state-machine.ts
 import { insertRows, insertStatement, rowsPerStatement } from './bulk-insert.ts';
 import type { CaseRecord } from './cases.ts';
 import { caseIdFor } from './ids.ts';
-import { insertOutboxRows, type OutboxMessage, type OutboxRowInput, outboxRowsStatement } from './outbox.ts';
+import {
+  insertOutboxRows,
+  type OutboxMessage,
+  type OutboxRowInput,
+  outboxRowsPerStatement,
+  outboxRowsStatements,
+} from './outbox.ts';
 import { raiseAfterCommit } from './signals.ts';
 import type { Tx } from './sql.ts';
 import { runTogether } from './together.ts';
@@ -135,14 +141,15 @@ export async function recordValidatedCases(tx: Tx, input: IntakeInput): Promise<
     );
   });
   if (timers.length > 0) raiseAfterCommit(tx, 'timers');
-  const small =
-    events.length <= rowsPerStatement(eventColumns) && timers.length <= rowsPerStatement(timerColumns);
-  const outboxStatement = small ? outboxRowsStatement(tx, outbox) : undefined;
-  if (small && (outbox.length === 0 || outboxStatement)) {
+  const fitsOneStatement =
+    events.length <= rowsPerStatement(eventColumns) &&
+    timers.length <= rowsPerStatement(timerColumns) &&
+    outbox.length <= outboxRowsPerStatement;
+  if (fitsOneStatement) {
     // The usual message, a few order groups: events, outbox rows and timers in one statement, one round trip.
     await runTogether(tx, [
       ...(events.length > 0 ? [insertStatement('case_events', eventColumns, events)] : []),
-      ...(outboxStatement ? [outboxStatement] : []),
+      ...outboxRowsStatements(tx, outbox),
       ...(timers.length > 0 ? [insertStatement('timers', timerColumns, timers)] : []),
     ]);
   } else {

@@ -58,18 +58,18 @@ function outboxInsert(rows: unknown[][]): Statement {
   return { text: `${insert.text} ON CONFLICT (event_id) DO NOTHING`, values: insert.values };
 }
 
+/** The most outbox rows one statement writes (PostgreSQL's limit on bind parameters). */
+export const outboxRowsPerStatement = rowsPerStatement(outboxColumns);
+
 /**
- * insertOutboxRows as one statement, for a caller that sends it with other writes (./together.ts): undefined when
- * there is nothing to write or more than one statement can hold (then call insertOutboxRows). Raises the relay's
- * wake-up for when the transaction commits, as insertOutboxRows does.
+ * insertOutboxRows as a statement, for a caller that sends it with other writes (./together.ts): none for no rows;
+ * at most outboxRowsPerStatement rows (more: call insertOutboxRows). Raises the relay's wake-up for when the
+ * transaction commits, as insertOutboxRows does.
  */
-export function outboxRowsStatement(
-  tx: Pick<Tx, 'query'>,
-  rows: readonly OutboxRowInput[],
-): Statement | undefined {
-  if (rows.length === 0 || rows.length > rowsPerStatement(outboxColumns)) return undefined;
+export function outboxRowsStatements(tx: Pick<Tx, 'query'>, rows: readonly OutboxRowInput[]): Statement[] {
+  if (rows.length === 0) return [];
   raiseAfterCommit(tx, 'outbox');
-  return outboxInsert(rows.map((row) => outboxRow(row.context, row.message).values));
+  return [outboxInsert(rows.map((row) => outboxRow(row.context, row.message).values))];
 }
 
 /** Outbox rows held back in a transaction (holdOutboxRows), in the order they were written. */
@@ -90,9 +90,8 @@ export async function holdOutboxRows<T>(
   deferred.set(tx, held);
   try {
     const result = await work();
-    deferred.delete(tx);
     if (held.length === 0) return { result, writeHeld: [] };
-    if (held.length > rowsPerStatement(outboxColumns)) {
+    if (held.length > outboxRowsPerStatement) {
       // More than one statement holds (thousands of rows): written now, in order, rather than as several CTEs of
       // one statement, whose order among themselves is not defined.
       await insertRows(tx, 'outbox', outboxColumns, held, 'ON CONFLICT (event_id) DO NOTHING');

@@ -159,6 +159,8 @@ interface TableFigures {
   hotUpdates: number;
   deletes: number;
   indexTuplesRead: number;
+  /** Tuples read per index of the table, to see which statement's plan reads them. */
+  indexTuplesReadByIndex: Record<string, number>;
   autovacuums: number;
 }
 
@@ -173,11 +175,14 @@ async function tableFigures(pool: Pick<pg.Pool, 'query'>): Promise<Map<string, T
     hot: string;
     del: string;
     idx_read: string;
+    by_index: Record<string, string> | null;
     autovacuums: string;
   }>(
     `SELECT t.relname AS rel, t.n_dead_tup AS dead, t.n_live_tup AS live, t.n_tup_upd AS upd,
             t.n_tup_hot_upd AS hot, t.n_tup_del AS del, t.autovacuum_count + t.vacuum_count AS autovacuums,
-            COALESCE((SELECT sum(i.idx_tup_read) FROM pg_stat_user_indexes i WHERE i.relid = t.relid), 0) AS idx_read
+            COALESCE((SELECT sum(i.idx_tup_read) FROM pg_stat_user_indexes i WHERE i.relid = t.relid), 0) AS idx_read,
+            (SELECT json_object_agg(i.indexrelname, i.idx_tup_read) FROM pg_stat_user_indexes i
+              WHERE i.relid = t.relid) AS by_index
        FROM pg_stat_user_tables t WHERE t.relname = ANY($1)`,
     [queueTables],
   );
@@ -192,6 +197,9 @@ async function tableFigures(pool: Pick<pg.Pool, 'query'>): Promise<Map<string, T
         hotUpdates: Number(r.hot),
         deletes: Number(r.del),
         indexTuplesRead: Number(r.idx_read),
+        indexTuplesReadByIndex: Object.fromEntries(
+          Object.entries(r.by_index ?? {}).map(([k, v]) => [k, Number(v)]),
+        ),
         autovacuums: Number(r.autovacuums),
       },
     ]),
@@ -212,6 +220,12 @@ function tableDelta(before: Map<string, TableFigures>, after: Map<string, TableF
       ),
       deletesPerOrder: per(a.deletes - (b?.deletes ?? 0)),
       indexTuplesReadPerOrder: per(a.indexTuplesRead - (b?.indexTuplesRead ?? 0)),
+      indexTuplesReadPerOrderByIndex: Object.fromEntries(
+        Object.entries(a.indexTuplesReadByIndex)
+          .map(([index, read]) => [index, per(read - (b?.indexTuplesReadByIndex[index] ?? 0))] as const)
+          .filter(([, read]) => read > 0)
+          .sort((x, y) => y[1] - x[1]),
+      ),
       vacuums: a.autovacuums - (b?.autovacuums ?? 0),
     };
   });
@@ -568,10 +582,14 @@ function print(r: Result): void {
     console.log(`    ${String(t.perOrder).padStart(6)}  ${t.text}`);
   if (r.claimPlan.length > 0)
     console.log(`  step claim at the end of intake (EXPLAIN ANALYZE):\n    ${r.claimPlan.join('\n    ')}`);
-  for (const t of r.queueTables ?? [])
+  for (const t of r.queueTables ?? []) {
     console.log(
       `  table ${t.rel.padEnd(10)} per order: ${t.updatesPerOrder} updates (${Math.round(t.hotUpdateShare * 100)} % HOT), ${t.deletesPerOrder} deletes, ${t.indexTuplesReadPerOrder} index tuples read; at the end ${t.deadTuplesAtEnd} dead / ${t.liveTuplesAtEnd} live tuples, ${t.vacuums} vacuums`,
     );
+    console.log(
+      `      index tuples read per order, by index: ${JSON.stringify(t.indexTuplesReadPerOrderByIndex)}`,
+    );
+  }
   const f = r.floors;
   if (f.insertCommit)
     console.log(

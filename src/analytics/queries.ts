@@ -4,7 +4,7 @@
  * tenant and to the filter's range of creation days, counted in the viewer's time zone.
  */
 import type pg from 'pg';
-import { type Sql, withTransaction } from '../store/index.ts';
+import { planEachRun, type Sql, withTransaction } from '../store/index.ts';
 import { activeCaseStates } from '../workflow/case-state-machine.ts';
 import {
   type OutcomeCounts,
@@ -63,7 +63,7 @@ export async function queryTurnaround(
   const key = by === 'payer' ? 'payer_id' : 'service_code';
   // One ordered-set aggregate for both percentiles: one sort per group instead of two.
   const { rows } = await sql.query<{ key: string | null; decided: number; p: [number, number] | null }>(
-    `SELECT ${key} AS "key", count(*)::int AS decided,
+    `${planEachRun}SELECT ${key} AS "key", count(*)::int AS decided,
             percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ${seconds('created_at', 'decided_at')}) AS p
        FROM cases WHERE ${where} AND decided_at IS NOT NULL
       GROUP BY ${key}`,
@@ -85,7 +85,7 @@ export async function queryOutcomes(
   const { where, params } = scope(tenant, filter);
   const decided = 'decided_at IS NOT NULL';
   const { rows } = await sql.query<OutcomeCounts>(
-    `SELECT payer_id AS payer, count(*)::int AS cases,
+    `${planEachRun}SELECT payer_id AS payer, count(*)::int AS cases,
             count(*) FILTER (WHERE ${decided})::int AS decided,
             count(*) FILTER (WHERE ${decided} AND first_outcome IN ${approvedOutcomes})::int AS approved,
             count(*) FILTER (WHERE ${decided} AND first_outcome = 'denied')::int AS denied,
@@ -111,7 +111,7 @@ export async function querySla(
   const at = `$${params.length}::timestamptz`;
   const open = `decided_at IS NULL AND state IN ${openStates}`;
   const { rows } = await sql.query<SlaCounts>(
-    `SELECT payer_id AS payer, count(*)::int AS "withSla",
+    `${planEachRun}SELECT payer_id AS payer, count(*)::int AS "withSla",
             count(*) FILTER (WHERE decided_at > sla_due_at OR (${open} AND sla_due_at < ${at}))::int AS breached,
             count(*) FILTER (WHERE ${open} AND sla_due_at >= ${at}
                                AND sla_due_at < ${at} + interval '${SLA_AT_RISK_HOURS} hours')::int AS "atRisk"
@@ -125,7 +125,7 @@ export async function querySla(
 export async function queryVolume(sql: Sql, tenant: string, filter: AnalyticsFilter): Promise<VolumeDay[]> {
   const { where, params } = scope(tenant, filter);
   const { rows } = await sql.query<VolumeDay>(
-    `SELECT (created_at AT TIME ZONE $4)::date::text AS day, count(*)::int AS count
+    `${planEachRun}SELECT (created_at AT TIME ZONE $4)::date::text AS day, count(*)::int AS count
        FROM cases WHERE ${where}
       GROUP BY 1`,
     params,
@@ -142,7 +142,7 @@ export async function queryScorecard(
   // The inner query computes each case's flags and decision time once (OFFSET 0 keeps the planner from folding
   // it into the aggregates, which would compute the time twice per case).
   const { rows } = await sql.query<ScorecardRow>(
-    `SELECT payer, urgency, count(*)::int AS decided,
+    `${planEachRun}SELECT payer, urgency, count(*)::int AS decided,
             count(*) FILTER (WHERE approved)::int AS approved,
             count(*) FILTER (WHERE denied)::int AS denied,
             count(*) FILTER (WHERE appealed AND approved_now)::int AS "approvedAfterAppeal",
@@ -177,7 +177,7 @@ export async function queryFacets(sql: Sql, tenant: string, filter: AnalyticsFil
     service: string | null;
     prescriber: string | null;
   }>(
-    `SELECT payer_id AS payer, service_code AS service, prescriber_npi AS prescriber
+    `${planEachRun}SELECT payer_id AS payer, service_code AS service, prescriber_npi AS prescriber
        FROM cases WHERE ${where}
       GROUP BY GROUPING SETS ((payer_id), (service_code), (prescriber_npi))`,
     params,

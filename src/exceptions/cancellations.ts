@@ -12,6 +12,7 @@
 import type { Actor, AuditEntry } from '../audit/audit-log.ts';
 import type { OrderCancellation } from '../mapping/index.ts';
 import { type CaseRecord, getCaseForUpdate } from '../store/cases.ts';
+import { planEachRun } from '../store/prepared-statements.ts';
 import type { Tx } from '../store/sql.ts';
 import { scheduleAdvance } from '../workers/case-advancer.ts';
 import { type ActionContext, cancelCase, type TaskActionDeps } from './task-actions.ts';
@@ -32,7 +33,7 @@ export async function findOrderCase(
   order: OrderCancellation['orders'][number],
 ): Promise<string | undefined> {
   const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM cases
+    `${planEachRun}SELECT id FROM cases
       WHERE tenant_id = $1 AND request #>> '{source,sender}' = $2
         AND (order_number = $3 OR request #>> '{orderReference,resourceReference}' = $4)
       ORDER BY created_at DESC, id LIMIT 1`,

@@ -6,6 +6,7 @@
  */
 import { activeCaseStates, type CaseState } from '../workflow/case-state-machine.ts';
 import { uuidPattern } from './ids.ts';
+import { planEachRun } from './prepared-statements.ts';
 import type { Sql } from './sql.ts';
 
 export const slaRisks = ['breached', 'at_risk', 'on_track', 'none'] as const;
@@ -83,7 +84,7 @@ export async function searchCases(sql: Sql, tenant: string, search: CaseSearch):
   }
   params.push(search.limit);
   const { rows } = await sql.query<CaseListItem>(
-    `SELECT ${listColumns} FROM cases WHERE ${where.join(' AND ')}
+    `${planEachRun}SELECT ${listColumns} FROM cases WHERE ${where.join(' AND ')}
       ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );

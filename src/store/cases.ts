@@ -10,6 +10,7 @@ import { type CaseEventType, type CaseState, nextCaseState } from '../workflow/c
 import type { CaseFacts } from '../workflow/case-workflow.ts';
 import { caseIdFor, uuidPattern } from './ids.ts';
 import { insertOutboxMessages, type OutboxMessage, type StoredOutboxMessage } from './outbox.ts';
+import { planEachRun } from './prepared-statements.ts';
 import type { Sql, Tx } from './sql.ts';
 
 export interface CaseRecord {
@@ -370,7 +371,7 @@ export async function listCases(sql: Sql, tenant: string, query: ListCasesQuery 
   }
   params.push(Math.min(Math.max(query.limit ?? 50, 1), 500));
   const { rows } = await sql.query<CaseRow>(
-    `SELECT ${caseColumns} FROM cases WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`,
+    `${planEachRun}SELECT ${caseColumns} FROM cases WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
   return rows.map(toRecord);

@@ -11,6 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { PersistError } from '../errors/index.ts';
+import { PreparingClient } from './prepared-statements.ts';
 
 // int8 (bigserial ids, counts) as JS numbers: our ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
@@ -38,6 +39,11 @@ export interface OpenDatabaseOptions {
   /** Directory for the embedded database; 'memory://' keeps it in memory (tests). */
   dataDir?: string;
   poolSize?: number;
+  /**
+   * Runs parameterized queries as named prepared statements on a PostgreSQL server (default true; see
+   * prepared-statements.ts). Off for a pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
+   */
+  preparedStatements?: boolean;
   /** Extra pg.Pool settings (tests pass a search_path through `options`). */
   poolOptions?: pg.PoolConfig;
 }
@@ -65,7 +71,11 @@ function newPool(config: pg.PoolConfig): pg.Pool {
 }
 
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
-  const connection: pg.PoolConfig = { connectionString: url, ...options.poolOptions };
+  const connection: pg.PoolConfig = {
+    connectionString: url,
+    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
+    ...options.poolOptions,
+  };
   const pool = newPool({ max: options.poolSize ?? 10, ...connection });
   try {
     await pool.query('SELECT 1');

@@ -3,6 +3,7 @@ export * from './database.ts';
 export * from './ids.ts';
 export * from './migrate.ts';
 export * from './outbox.ts';
+export { planEachRun } from './prepared-statements.ts';
 export * from './retry-context.ts';
 export * from './review-gates.ts';
 export * from './sql.ts';

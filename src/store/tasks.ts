@@ -18,6 +18,7 @@ import {
 } from '../workflow/tasks/tasks.ts';
 import { uuidPattern } from './ids.ts';
 import { insertOutboxMessages, type OutboxMessage } from './outbox.ts';
+import { planEachRun } from './prepared-statements.ts';
 import type { Sql, Tx } from './sql.ts';
 
 export interface TaskRecord {
@@ -302,7 +303,7 @@ export async function listTasks(sql: Sql, tenant: string, query: TaskQuery = {})
   add('priority', query.priority);
   params.push(Math.min(Math.max(query.limit ?? 100, 1), 500));
   const { rows } = await sql.query<TaskRecord>(
-    `SELECT ${columns} FROM case_tasks WHERE ${where.join(' AND ')}
+    `${planEachRun}SELECT ${columns} FROM case_tasks WHERE ${where.join(' AND ')}
       ORDER BY array_position(ARRAY['urgent', 'high', 'normal', 'low'], priority), due_at NULLS LAST, created_at, id
       LIMIT $${params.length}`,
     params,

@@ -1,0 +1,75 @@
+/**
+ * Named prepared statements for the PostgreSQL server (issue #17).
+ *
+ * The pg client sends every parameterized query as an *unnamed* statement, so PostgreSQL parses, analyzes and plans
+ * it again on every run. The gateway runs the same few dozen statements millions of times, several of them CTEs
+ * whose planning costs more than their execution. A named statement is parsed once per connection; after five runs
+ * PostgreSQL keeps a generic plan when it costs no more than the custom ones (plan_cache_mode).
+ *
+ * Only queries with parameters are named: those already use the extended protocol, one statement each. Parameterless
+ * text (BEGIN, COMMIT, a migration's script) may hold several statements and stays on the simple protocol.
+ *
+ * A statement whose best plan depends on its values (the console's searches and dashboards, with filters of any
+ * selectivity) starts with `planEachRun`: it runs unnamed and is planned for the values it has. These run at the
+ * pace of a person, so planning costs nothing that matters there.
+ *
+ * Not for the embedded database: pglite-socket multiplexes every connection onto PGlite's one session, where one
+ * connection's prepared statement would collide with another's of the same name.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * Texts named per process. Statement texts are few and fixed, but a few are built per batch size (multi-row
+ * inserts); past this many distinct texts, new ones run unnamed, so a connection's prepared statements stay bounded.
+ */
+const maxNamedTexts = 1000;
+
+/** Put first in a statement whose best plan depends on its values: it is then planned on each run (see above). */
+export const planEachRun = '/* plan each run */ ';
+
+const names = new Map<string, string>();
+
+function nameFor(text: string): string | undefined {
+  if (text.startsWith(planEachRun)) return undefined;
+  let name = names.get(text);
+  if (name === undefined && names.size < maxNamedTexts) {
+    name = `pagw_${createHash('sha1').update(text).digest('base64url')}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+type QueryArgs = unknown[];
+
+/** The query's arguments with a statement name added where one applies; otherwise the arguments unchanged. */
+function withName(args: QueryArgs): QueryArgs {
+  const [first, second, ...rest] = args;
+  if (typeof first === 'string') {
+    if (!Array.isArray(second) || second.length === 0) return args;
+    const name = nameFor(first);
+    return name ? [{ name, text: first, values: second }, ...rest] : args;
+  }
+  if (!first || typeof first !== 'object') return args;
+  const config = first as pg.QueryConfig & { submit?: unknown };
+  // A Submittable (a cursor, a stream) manages its own protocol messages.
+  if (typeof config.submit === 'function' || config.name || typeof config.text !== 'string') return args;
+  const values = Array.isArray(second) ? second : config.values;
+  if (!values || values.length === 0) return args;
+  const name = nameFor(config.text);
+  return name ? [{ ...config, name, values }, ...(Array.isArray(second) ? rest : [second, ...rest])] : args;
+}
+
+/** A pg.Client that runs parameterized queries as named prepared statements: give it to pg.Pool as `Client`. */
+export class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query's many overloads; the arguments pass through.
+  override query(...args: any[]): any {
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    return (super.query as (...a: unknown[]) => any)(...withName(args));
+  }
+}
+
+/** For tests: the name a text runs under, or undefined when it runs unnamed. */
+export function preparedStatementName(text: string): string | undefined {
+  return names.get(text);
+}

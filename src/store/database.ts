@@ -11,7 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { PersistError } from '../errors/index.ts';
-import { PreparingClient } from './prepared-statements.ts';
+import { preparingClient } from './prepared-statements.ts';
 
 // int8 (bigserial ids, counts) as JS numbers: our ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
@@ -40,8 +40,9 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   poolSize?: number;
   /**
-   * Runs parameterized queries as named prepared statements on a PostgreSQL server (default true; see
-   * prepared-statements.ts). Off for a pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
+   * Runs parameterized queries as named prepared statements (default true; see prepared-statements.ts). Off for a
+   * pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21. A process attached to another
+   * gateway's embedded database never prepares: its statements would outlive it in that gateway's session.
    */
   preparedStatements?: boolean;
   /** Extra pg.Pool settings (tests pass a search_path through `options`). */
@@ -73,7 +74,7 @@ function newPool(config: pg.PoolConfig): pg.Pool {
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
   const connection: pg.PoolConfig = {
     connectionString: url,
-    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
+    ...(options.preparedStatements === false ? {} : { Client: preparingClient({ sharedSession: false }) }),
     ...options.poolOptions,
   };
   const pool = newPool({ max: options.poolSize ?? 10, ...connection });
@@ -275,15 +276,23 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       cause: error,
     });
   }
+  // Every connection reaches PGlite's one session: the clients share what it has prepared.
+  const prepared =
+    options.preparedStatements === false ? {} : { Client: preparingClient({ sharedSession: true }) };
   const connection: pg.PoolConfig = socketPath
     ? {
         host: path.dirname(socketPath),
         port: 5432,
         user: 'postgres',
         database: 'postgres',
+        ...prepared,
         ...options.poolOptions,
       }
-    : { connectionString: `postgres://postgres@${server.getServerConn()}/postgres`, ...options.poolOptions };
+    : {
+        connectionString: `postgres://postgres@${server.getServerConn()}/postgres`,
+        ...prepared,
+        ...options.poolOptions,
+      };
   const pool = newPool({ max: options.poolSize ?? 8, ...connection });
   const description = inMemory
     ? 'embedded PGlite (in memory)'

@@ -13,8 +13,10 @@
  * selectivity) starts with `planEachRun`: it runs unnamed and is planned for the values it has. These run at the
  * pace of a person, so planning costs nothing that matters there.
  *
- * Not for the embedded database: pglite-socket multiplexes every connection onto PGlite's one session, where one
- * connection's prepared statement would collide with another's of the same name.
+ * On the embedded database, pglite-socket multiplexes every connection onto PGlite's one session, so a statement
+ * prepared by one connection exists for all: there the clients share what is prepared (`sharedSession`). A client
+ * names a statement only once it is known to exist in the session or when no other client is preparing it; while
+ * another is, it runs unnamed, so two clients never prepare one name (which the session would refuse).
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -60,16 +62,57 @@ function withName(args: QueryArgs): QueryArgs {
   return name ? [{ ...config, name, values }, ...(Array.isArray(second) ? rest : [second, ...rest])] : args;
 }
 
-/** A pg.Client that runs parameterized queries as named prepared statements: give it to pg.Pool as `Client`. */
-export class PreparingClient extends pg.Client {
-  // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query's many overloads; the arguments pass through.
-  override query(...args: any[]): any {
-    // biome-ignore lint/suspicious/noExplicitAny: as above
-    return (super.query as (...a: unknown[]) => any)(...withName(args));
-  }
+/** What the clients of one shared session (the embedded database) know of its prepared statements. */
+interface SharedSession {
+  /** Statements the session holds: the object pg's connections consult before sending a Parse. */
+  parsed: Record<string, string>;
+  /** Statements a client is preparing right now. */
+  preparing: Set<string>;
 }
 
-/** For tests: the name a text runs under, or undefined when it runs unnamed. */
-export function preparedStatementName(text: string): string | undefined {
-  return names.get(text);
+/**
+ * A pg.Client class that runs parameterized queries as named prepared statements: give it to pg.Pool as `Client`.
+ * `sharedSession`: every connection of the pool reaches one server session (pglite-socket); pass a new class per
+ * session, never one process-wide, since each embedded database has its own.
+ */
+export function preparingClient(options: { sharedSession: boolean }): typeof pg.Client {
+  const shared: SharedSession | undefined = options.sharedSession
+    ? { parsed: {}, preparing: new Set() }
+    : undefined;
+  return class PreparingClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      if (shared)
+        (
+          this as unknown as { connection: { parsedStatements: Record<string, string> } }
+        ).connection.parsedStatements = shared.parsed;
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query's many overloads; the arguments pass through.
+    override query(...args: any[]): any {
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      const run = (a: unknown[]) => (super.query as (...q: unknown[]) => any)(...a);
+      const named = withName(args);
+      if (!shared || named === args) return run(named);
+      const name = (named[0] as { name: string }).name;
+      if (shared.parsed[name] !== undefined) return run(named);
+      if (shared.preparing.has(name)) return run(args);
+      shared.preparing.add(name);
+      const done = () => shared.preparing.delete(name);
+      const callback = named.at(-1);
+      if (typeof callback === 'function') {
+        // pg.Pool's own query() passes a callback.
+        return run([
+          ...named.slice(0, -1),
+          (error: unknown, result: unknown) => {
+            done();
+            callback(error, result);
+          },
+        ]);
+      }
+      const result = run(named) as Promise<unknown>;
+      result.then(done, done);
+      return result;
+    }
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Named prepared statements on the PostgreSQL server (issue #17, src/store/prepared-statements.ts): a parameterized
- * query is parsed once per connection and may keep a generic plan; text marked `planEachRun`, parameterless text
- * and every query on the embedded database run unnamed, as before. Checked in the server's own view of the
+ * query is parsed once per connection (on the embedded database, once per its one shared session) and may keep a
+ * generic plan; text marked `planEachRun` and parameterless text run unnamed, as before. Checked in the server's own view of the
  * connection's prepared statements (pg_prepared_statements).
  */
 import type pg from 'pg';
@@ -41,20 +41,36 @@ describe('prepared statements', () => {
     });
   });
 
-  it('names parameterized statements on PostgreSQL only, never one marked planEachRun', async () => {
+  it('names parameterized statements, never one marked planEachRun', async () => {
     const client = await db.pool.connect();
     try {
       await client.query(named, [1]);
       await client.query(perRun, [1]);
       const prepared = await preparedOnConnection(client);
-      if (testDatabaseKind() === 'postgres') {
-        expect(prepared.get(named)).toMatch(/^pagw_[A-Za-z0-9_-]{27}$/);
-      } else {
-        // pglite-socket shares one session among all connections: no names there.
-        expect([...prepared.values()].filter((n) => n.startsWith('pagw_'))).toEqual([]);
-      }
+      expect(prepared.get(named)).toMatch(/^pagw_[A-Za-z0-9_-]{27}$/);
       expect(prepared.has(perRun)).toBe(false);
       expect([...prepared.keys()].some((text) => text.includes('+ 2 AS n'))).toBe(false);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('prepares a statement once per session, however many connections run it at once', async () => {
+    // On PGlite all connections share one session, where a second Parse of one name would be refused.
+    const text = 'SELECT $1::int * 3 AS n';
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => db.pool.query<{ n: number }>(text, [i]).then((r) => r.rows[0]!.n)),
+    );
+    expect(results).toEqual(Array.from({ length: 24 }, (_, i) => i * 3));
+    const again = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => db.pool.query<{ n: number }>(text, [i]).then((r) => r.rows[0]!.n)),
+    );
+    expect(again).toEqual(results);
+    const client = await db.pool.connect();
+    try {
+      const sessions = [...(await preparedOnConnection(client)).keys()].filter((t) => t === text).length;
+      if (testDatabaseKind() === 'pglite') expect(sessions).toBe(1);
+      else expect(sessions).toBeLessThanOrEqual(1); // this connection's own, if it ran one of them
     } finally {
       client.release();
     }

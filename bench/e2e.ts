@@ -15,6 +15,8 @@
  *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
  *                        [--cpu-prof]   (the gateway's CPU profile, summarized by area and function)
  *                        [--gateway-log file]   (the gateway's whole log, appended to file)
+ *                        [--seed-cases N]   (N synthetic past cases of the bench's tenant first, then ANALYZE: do
+ *                                            the plans hold on a database with history? compare the index reads)
  *   The gateway gets this process's environment: INTAKE_MAX_BACKLOG=0 runs it without back-pressure.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -45,6 +47,7 @@ import {
 } from './e2e/floors.ts';
 import { burst, type SentOrder, steady } from './e2e/load.ts';
 import { type ProfileSummary, printProfileSummary, summarizeProfile } from './e2e/profile-summary.ts';
+import { seedSyntheticCases } from './seed-cases.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +66,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'gateway-log': { type: 'string' },
+    'seed-cases': { type: 'string', default: '0' },
   },
 });
 const dbKind = values.db === 'pg' ? 'pg' : 'embedded';
@@ -352,6 +356,17 @@ async function runOnce(runIndex: number) {
       label: 'bench',
       at: new Date(),
     });
+    const seedCases = Number(values['seed-cases']);
+    if (seedCases > 0) {
+      // A database with history, its statistics taken as autovacuum would: the plans then meet a table of real size.
+      const client = await setup.pool.connect();
+      try {
+        await seedSyntheticCases(client, { n: seedCases, now: new Date(), tenant: 'clinic-a' });
+        await client.query('ANALYZE');
+      } finally {
+        client.release();
+      }
+    }
     await setup.close();
 
     const countsFile = path.join(tmpdir(), `pagw-e2e-counts-${process.pid}-${run}.json`);

@@ -244,3 +244,77 @@ describe(`outbox relay on the embedded bus (${testDatabaseKind()})`, () => {
     expectOncePerEventInCaseOrder(events, 40, 5);
   });
 });
+
+describe(`outbox relay rounds (${testDatabaseKind()})`, () => {
+  it('after a round that was not full it waits for the next commit instead of running an empty round', async () => {
+    const own = await openTestDatabase();
+    let claims = 0;
+    const isClaim = (text: unknown) =>
+      typeof text === 'string' && text.includes('FROM outbox') && text.includes('ORDER BY id LIMIT');
+    // Counts the relay's claims on whatever it queries: the pool, or a client of it inside a transaction.
+    const counting = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(t, property) {
+          const value = Reflect.get(t, property, t);
+          if (property === 'query')
+            return (text: unknown, ...rest: unknown[]) => {
+              if (isClaim(text)) claims++;
+              return (value as (...a: unknown[]) => unknown).call(t, text, ...rest);
+            };
+          return typeof value === 'function' ? value.bind(t) : value;
+        },
+      });
+    const pool = new Proxy(own.pool, {
+      get(t, property) {
+        if (property === 'connect') return async () => counting(await t.connect());
+        if (property === 'query') return counting(t).query;
+        const value = Reflect.get(t, property, t);
+        return typeof value === 'function' ? value.bind(t) : value;
+      },
+    });
+    const topic = uniqueName('status');
+    const bus = await createEmbeddedBus({
+      pool,
+      logger,
+      deadLetterTopic: uniqueName('dlq'),
+      pollIntervalMs: 50,
+    });
+    const events: IncomingMessage[] = [];
+    const sub = await bus.subscribe({
+      group: uniqueName('erp'),
+      topics: [topic],
+      handle: async (m) => void events.push(m),
+    });
+    // Polls only every ten minutes: a round can only come from a commit's wake-up or from the relay going again.
+    const relay = startOutboxRelay({
+      db: { pool, kind: own.kind },
+      bus,
+      clock: systemClock,
+      logger,
+      intervalMs: 600_000,
+    });
+    try {
+      await waitFor(() => claims >= 1, { what: 'the first round' });
+      const write = (n: number) =>
+        withTransaction(pool, (tx) =>
+          insertOutboxMessages(tx, { tenant: 'clinic-a', caseId: caseUuid(n), at: new Date() }, [
+            { topic, key: caseUuid(n), value: { n } },
+          ]),
+        );
+      await write(1);
+      await waitFor(() => events.length === 1, { what: 'the first event' });
+      const afterFirst = claims;
+      for (const n of [2, 3, 4]) {
+        await write(n);
+        await waitFor(() => events.length === n, { what: `event ${n}` });
+      }
+      // One round per commit: the round that published it. Before, each was followed by a round that found nothing.
+      expect(claims - afterFirst).toBe(3);
+    } finally {
+      await relay.stop();
+      await sub.stop();
+      await bus.close();
+      await own.close();
+    }
+  });
+});

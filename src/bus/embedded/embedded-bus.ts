@@ -524,6 +524,7 @@ class PartitionReader {
     const { signal } = this.abort;
     const logger = this.subscription.logger;
     const labels = { bus: 'embedded', group, topic: this.topic };
+    const batchSize = this.bus.options.batchSize ?? 100;
     let next: number | undefined;
     let failures = 0;
     while (!signal.aborted) {
@@ -533,7 +534,7 @@ class PartitionReader {
         const { rows } = await this.bus.pool.query<LogRow>(
           `SELECT "offset", message_key, headers, value FROM bus_log
             WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
-          [this.topic, this.partition, next, this.bus.options.batchSize ?? 100],
+          [this.topic, this.partition, next, batchSize],
         );
         failures = 0;
         if (rows.length === 0) {
@@ -590,6 +591,18 @@ class PartitionReader {
             return;
           }
           next = done;
+        }
+        // A batch that was not full, all handled, read everything published before the read: wait for a wake (or the
+        // poll, for other processes' publishes) instead of reading again to find nothing. A wake since the read
+        // (wakeCount moved) goes again at once.
+        if (rows.length < batchSize && done === rows[rows.length - 1]!.offset + 1) {
+          await this.bus.waitForMessages(
+            this.topic,
+            this.partition,
+            wakes,
+            this.bus.options.pollIntervalMs ?? 250,
+            signal,
+          );
         }
       } catch (error) {
         failures++;

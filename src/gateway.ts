@@ -73,7 +73,11 @@ export async function startGateway(
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<RunningGateway> {
-  const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.databasePreparedStatements,
+  });
   const workers: Worker[] = [];
   const subscriptions: Subscription[] = [];
   const metrics = createMetrics();

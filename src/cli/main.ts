@@ -45,7 +45,11 @@ async function withStore<T>(
   work: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
 ): Promise<T> {
   const { openStore } = await import('../store/index.ts');
-  const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.databasePreparedStatements,
+  });
   try {
     return await work(db);
   } finally {
@@ -106,7 +110,11 @@ export function buildCli(): Command {
     .action(async () => {
       const config = await configFrom(program.opts());
       const { migrate, openDatabase } = await import('../store/index.ts');
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const db = await openDatabase({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        preparedStatements: config.databasePreparedStatements,
+      });
       try {
         const result = await migrate(db.pool);
         process.stdout.write(

@@ -22,6 +22,7 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'HOST', path: ['host'], read: String },
   { name: 'DATA_DIR', path: ['dataDir'], read: String },
   { name: 'DATABASE_URL', path: ['databaseUrl'], read: String },
+  { name: 'DATABASE_PREPARED_STATEMENTS', path: ['databasePreparedStatements'], read: readBoolean },
   { name: 'LOG_LEVEL', path: ['logLevel'], read: (raw) => raw.toLowerCase() },
   {
     name: 'KAFKA_BROKERS',

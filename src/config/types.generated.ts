@@ -21,6 +21,10 @@ export interface GatewayConfig {
    */
   databaseUrl?: string;
   /**
+   * Run parameterized queries as named prepared statements (env DATABASE_PREPARED_STATEMENTS). Turn off behind a pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
+   */
+  databasePreparedStatements?: boolean;
+  /**
    * Log level (env LOG_LEVEL).
    */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -18,7 +18,7 @@
  * names a statement only once it is known to exist in the session or when no other client is preparing it; while
  * another is, it runs unnamed, so two clients never prepare one name (which the session would refuse).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /**
@@ -31,12 +31,17 @@ const maxNamedTexts = 1000;
 export const planEachRun = '/* plan each run */ ';
 
 const names = new Map<string, string>();
+/**
+ * Names carry this process's tag: a second process reaching a session this one prepared in (a test pointing
+ * DATABASE_URL at a pglite-socket) must not find its names taken.
+ */
+const processTag = randomBytes(4).toString('base64url');
 
 function nameFor(text: string): string | undefined {
   if (text.startsWith(planEachRun)) return undefined;
   let name = names.get(text);
   if (name === undefined && names.size < maxNamedTexts) {
-    name = `pagw_${createHash('sha1').update(text).digest('base64url')}`;
+    name = `pagw_${processTag}_${createHash('sha1').update(text).digest('base64url')}`;
     names.set(text, name);
   }
   return name;

@@ -47,7 +47,7 @@ describe('prepared statements', () => {
       await client.query(named, [1]);
       await client.query(perRun, [1]);
       const prepared = await preparedOnConnection(client);
-      expect(prepared.get(named)).toMatch(/^pagw_[A-Za-z0-9_-]{27}$/);
+      expect(prepared.get(named)).toMatch(/^pagw_[A-Za-z0-9_-]{6}_[A-Za-z0-9_-]{27}$/);
       expect(prepared.has(perRun)).toBe(false);
       expect([...prepared.keys()].some((text) => text.includes('+ 2 AS n'))).toBe(false);
     } finally {

@@ -28,6 +28,7 @@ describe('configuration', () => {
       topics: { ordersHl7v2: 'pa.orders.hl7v2', deadLetter: 'pa.deadletter.v1' },
     });
     expect(config.databaseUrl).toBeUndefined();
+    expect(config.databasePreparedStatements).toBe(true);
     expect(config.kafka).toBeUndefined();
   });
 
@@ -40,12 +41,14 @@ describe('configuration', () => {
         KAFKA_BROKERS: 'k1:9092, k2:9092',
         LOG_LEVEL: 'DEBUG',
         KAFKA_SSL: 'true',
+        DATABASE_PREPARED_STATEMENTS: 'false',
       },
     });
     expect(config).toMatchObject({
       port: 9090,
       dataDir: '/var/lib/pagw',
       databaseUrl: 'postgres://u@db:5432/pagw',
+      databasePreparedStatements: false,
       logLevel: 'debug',
     });
     expect(config.kafka).toMatchObject({

@@ -19,7 +19,11 @@ const tenantPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 async function withVault<T>(program: Command, work: (vault: Vault) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: (program.opts() as { config?: string }).config });
-  const db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.databasePreparedStatements,
+  });
   try {
     const vault = await openVault({ config, db, clock: systemClock });
     if (vault.keys.created)

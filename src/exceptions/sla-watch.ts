@@ -15,11 +15,17 @@ import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import type { TaskOutboundPlanner } from '../outbound/tasks/task-outbound.ts';
 import { type CaseRecord, getCaseForUpdate, transitionCase } from '../store/cases.ts';
 import type { Tx } from '../store/sql.ts';
-import { closeCaseTasks, openTask } from '../store/tasks.ts';
+import {
+  cancelTimersAndLockOpenTasks,
+  closeCaseTasks,
+  closeTasks,
+  openTask,
+  type TaskRecord,
+} from '../store/tasks.ts';
 import { cancelTimers, type DueTimer, scheduleTimer, type TimerHandler } from '../store/timers.ts';
 import type { CaseEventType } from '../workflow/case-state-machine.ts';
 import { type SlaClock, slaReasonCode, slaTaskPriority, warningTimes } from '../workflow/tasks/sla.ts';
-import { planTask } from '../workflow/tasks/tasks.ts';
+import { planTask, type TaskKind } from '../workflow/tasks/tasks.ts';
 import { type ActionContext, taskWrites } from './task-actions.ts';
 
 /** A warning point of a case's decision clock (payload: { fraction }). */
@@ -67,24 +73,29 @@ export async function startSlaClock(
   );
 }
 
-/** Stops a case's clock: its timers cancelled, its SLA tasks closed (the case moved on: decided, cancelled …). */
-export async function stopSlaClock(
+/** The tasks of a case's decision clock: a stopped clock resolves them. */
+const slaTaskKinds: readonly TaskKind[] = ['sla_at_risk', 'sla_breached'];
+
+/**
+ * A case stopped (decided, rejected, not required, cancelled): its clock stops (timers cancelled, SLA tasks resolved
+ * with `reason`), then its open tasks of `others.kinds` (every kind when absent) close with `others.outcome`. One
+ * read for all of it: on most cases there is nothing to cancel or close (issue #17).
+ */
+export async function stopCase(
   tx: Tx,
   deps: Pick<SlaWatchDeps, 'taskOutbound'>,
   ctx: ActionContext,
   after: CaseRecord,
   reason: string,
+  others: { kinds?: readonly TaskKind[]; outcome: 'resolved' | 'cancelled' },
 ): Promise<void> {
-  await cancelTimers(tx, after.id, [SLA_WARN, SLA_BREACH], ctx.at);
-  await closeCaseTasks(
-    tx,
-    ctx.tenant,
-    after.id,
-    ['sla_at_risk', 'sla_breached'],
-    'resolved',
-    { reason },
-    taskWrites(deps, ctx, after),
-  );
+  const open = await cancelTimersAndLockOpenTasks(tx, ctx.tenant, after.id, [SLA_WARN, SLA_BREACH]);
+  if (open.length === 0) return;
+  const isSla = (task: TaskRecord) => slaTaskKinds.includes(task.kind);
+  const writes = taskWrites(deps, ctx, after);
+  await closeTasks(tx, open.filter(isSla), 'resolved', { reason }, writes);
+  const closing = open.filter((task) => !isSla(task) && (!others.kinds || others.kinds.includes(task.kind)));
+  await closeTasks(tx, closing, others.outcome, { reason }, writes);
 }
 
 async function submittedAt(tx: Tx, caseId: string): Promise<string | undefined> {

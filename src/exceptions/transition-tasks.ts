@@ -16,7 +16,7 @@ import type { CaseRecord } from '../store/cases.ts';
 import type { Database } from '../store/database.ts';
 import { markDocumentsSent } from '../store/documents.ts';
 import type { Tx } from '../store/sql.ts';
-import { closeCaseTasks, openTask } from '../store/tasks.ts';
+import { openTask } from '../store/tasks.ts';
 import type { PhiCipher } from '../vault/phi.ts';
 import type { CaseEventType } from '../workflow/case-state-machine.ts';
 import { isDraftedPharmacyRequest } from '../workflow/pharmacy/sign-off.ts';
@@ -29,7 +29,7 @@ import { type AppealMailDeps, type AppealMailed, mailAppeal } from './appeal-ema
 import { appealOutcomeTask, appealToSend, onAppealTransition } from './appeals.ts';
 import { attachmentsToSend } from './documents.ts';
 import { onInformationRequested } from './information-requests.ts';
-import { type SlaWatchDeps, startSlaClock, stopSlaClock } from './sla-watch.ts';
+import { type SlaWatchDeps, startSlaClock, stopCase } from './sla-watch.ts';
 import { type ActionContext, taskWrites } from './task-actions.ts';
 
 export interface TransitionFacts {
@@ -255,15 +255,15 @@ export function createAdvancerExceptions(
         return;
       }
       if (stopping.has(event)) {
-        await stopSlaClock(tx, deps, ctx, after, `CASE_${event.toUpperCase()}`);
-        await closeCaseTasks(
+        await stopCase(
           tx,
-          after.tenant,
-          after.id,
-          event === 'cancelled' ? undefined : ['inquiry_limit', 'channel_failure', 'more_information'],
-          event === 'cancelled' ? 'cancelled' : 'resolved',
-          { reason: `CASE_${event.toUpperCase()}` },
-          taskWrites(deps, ctx, after),
+          deps,
+          ctx,
+          after,
+          `CASE_${event.toUpperCase()}`,
+          event === 'cancelled'
+            ? { outcome: 'cancelled' }
+            : { kinds: ['inquiry_limit', 'channel_failure', 'more_information'], outcome: 'resolved' },
         );
         // A denial or partial approval: a person considers an appeal.
         if (event === 'decided' && isAppealable(after.decision))

@@ -253,6 +253,42 @@ export async function closeTask(
 }
 
 /**
+ * Cancels a case's pending timers of `timerKinds` and reads (locked) its open tasks, oldest first, in one statement:
+ * what a case that stops (decided, rejected, cancelled) does first. Usually there is nothing to cancel or close, and
+ * three round trips to learn that cost 6 % of a decided case's statements (issue #17). The caller closes the tasks
+ * it means to with closeTasks.
+ */
+export async function cancelTimersAndLockOpenTasks(
+  tx: Tx,
+  tenant: string,
+  caseId: string,
+  timerKinds: readonly string[],
+): Promise<TaskRecord[]> {
+  const { rows } = await tx.query<TaskRecord>(
+    `WITH cancelled AS (
+       DELETE FROM timers WHERE case_id = $2 AND kind = ANY($3) AND fired_at IS NULL AND cancelled_at IS NULL)
+     SELECT ${columns} FROM case_tasks
+      WHERE tenant_id = $1 AND case_id = $2 AND state IN ${openStates}
+      ORDER BY created_at, id FOR UPDATE`,
+    [tenant, caseId, timerKinds],
+  );
+  return rows;
+}
+
+/** Closes the given (locked, open) tasks in order, as closeTask does. */
+export async function closeTasks(
+  tx: Tx,
+  tasks: readonly TaskRecord[],
+  outcome: 'resolved' | 'cancelled',
+  resolution: Record<string, unknown>,
+  options: TaskWriteOptions,
+): Promise<TaskRecord[]> {
+  const closed: TaskRecord[] = [];
+  for (const task of tasks) closed.push(await closeTask(tx, task, outcome, resolution, options));
+  return closed;
+}
+
+/**
  * Closes a case's open tasks of the given kinds (all kinds when absent): the case moved on without them (a
  * corrected resend resolved the missing data, the payer decided before the SLA ran out, the case was cancelled).
  */
@@ -271,9 +307,7 @@ export async function closeCaseTasks(
       ORDER BY created_at, id FOR UPDATE`,
     [tenant, caseId, kinds ?? null],
   );
-  const closed: TaskRecord[] = [];
-  for (const task of rows) closed.push(await closeTask(tx, task, outcome, resolution, options));
-  return closed;
+  return closeTasks(tx, rows, outcome, resolution, options);
 }
 
 export interface TaskQuery {

@@ -109,6 +109,12 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
   const kinds = Object.keys(options.kinds);
   /** Running steps by timer id, per lane. */
   const running: Record<StepLane, Map<number, Promise<void>>> = { payer: new Map(), local: new Map() };
+  /**
+   * Per lane: its last claim was limited by its free slots (none free, or as many claimed as were free), so more
+   * steps may be due. Only then does a step that finishes claim again; otherwise the next commit's wake-up or the
+   * poll does (a claim after every step found nothing: a third of the statements of a step at 20 orders/s).
+   */
+  const limited: Record<StepLane, boolean> = { payer: false, local: false };
   let released = !options.releaseLeasesOnStart;
 
   async function runStep(timer: ClaimedTimer, lane: StepLane, prepared: unknown): Promise<void> {
@@ -163,6 +169,7 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
 
   async function claim(lane: StepLane): Promise<number> {
     const free = slots[lane] - running[lane].size;
+    limited[lane] = free <= 0;
     if (free <= 0 || kinds.length === 0) return 0;
     if (!released) {
       const count = await releaseAllLeases(options.pool, options.clock.now());
@@ -177,6 +184,7 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
       kinds,
       lane,
     });
+    limited[lane] = claimed.length >= free;
     const toRun = claimed.filter((timer) => {
       // Our own step, still running, whose lease ran out before a renewal landed (a starved machine, the embedded
       // database busy): claiming it renewed the lease to us again, and a second run beside the first would race it.
@@ -191,7 +199,7 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
     for (const timer of toRun) {
       const task = runStep(timer, lane, prepared.get(timer.id)).finally(() => {
         running[lane].delete(timer.id);
-        loops[lane].wake();
+        if (limited[lane]) loops[lane].wake();
       });
       running[lane].set(timer.id, task);
     }
@@ -203,7 +211,9 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
       lane,
       startPollLoop({
         intervalMs: options.intervalMs,
-        poll: async () => (await claim(lane)) > 0 && running[lane].size < slots[lane],
+        // Again at once only after a full claim with slots left: a claim that took fewer than it could took every
+        // step due when it ran (a step committed since then wakes the loop).
+        poll: async () => (await claim(lane)) > 0 && limited[lane] && running[lane].size < slots[lane],
         onError: (error) => options.logger.warn({ lane, ...describeError(error) }, 'step worker poll failed'),
       }),
     ]),

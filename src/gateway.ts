@@ -48,6 +48,7 @@ import { checkVaultReferences } from './wiring/vault-references.ts';
 import { wireWorkflow } from './wiring/workflow.ts';
 import { startAuditChainer } from './workers/audit-chainer.ts';
 import { startEmbeddedVacuum } from './workers/embedded-vacuum.ts';
+import { startFirstStatistics } from './workers/first-statistics.ts';
 import { startStepWorker } from './workers/step-worker.ts';
 import { startTimerWorker, type Worker } from './workers/timer-worker.ts';
 
@@ -265,6 +266,8 @@ export async function startGateway(
     );
     // PGlite has no autovacuum (single-user mode): the gateway vacuums its busy tables itself.
     if (db.kind === 'pglite' && db.exclusive) workers.push(startEmbeddedVacuum({ pool: db.pool, logger }));
+    // A new database's first statistics at once: its prepared statements' plans are made from them.
+    workers.push(startFirstStatistics({ pool: db.pool, logger }));
     registerPipelineMetrics(metrics, {
       pool: db.pool,
       clock,

@@ -537,14 +537,17 @@ class PartitionReader {
           [this.topic, this.partition, next, batchSize],
         );
         failures = 0;
-        if (rows.length === 0) {
-          await this.bus.waitForMessages(
+        /** Until a publish to this partition since the read above wakes it, or the poll interval. */
+        const waitForWake = () =>
+          this.bus.waitForMessages(
             this.topic,
             this.partition,
             wakes,
             this.bus.options.pollIntervalMs ?? 250,
             signal,
           );
+        if (rows.length === 0) {
+          await waitForWake();
           continue;
         }
         let done = next;
@@ -595,15 +598,7 @@ class PartitionReader {
         // A batch that was not full, all handled, read everything published before the read: wait for a wake (or the
         // poll, for other processes' publishes) instead of reading again to find nothing. A wake since the read
         // (wakeCount moved) goes again at once.
-        if (rows.length < batchSize && done === rows[rows.length - 1]!.offset + 1) {
-          await this.bus.waitForMessages(
-            this.topic,
-            this.partition,
-            wakes,
-            this.bus.options.pollIntervalMs ?? 250,
-            signal,
-          );
-        }
+        if (rows.length < batchSize && done === rows[rows.length - 1]!.offset + 1) await waitForWake();
       } catch (error) {
         failures++;
         const delayMs = backoffDelay(failures, { initialMs: 250, maxMs: 5000 });

@@ -17,7 +17,7 @@
  *
  * Pure and deterministic. What cannot be checked (a value set or profile we do not hold) is reported as a warning.
  */
-import { evalFhirPath } from '@medplum/core';
+import { evalFhirPath, type FhirPathAtom, parseFhirPath } from '@medplum/core';
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { definitions, versionless } from './definitions.ts';
 import { codeMembership, codingMembership, valueSetCodes, valueSetSystems } from './terminology.ts';
@@ -51,6 +51,8 @@ interface Tree {
   readonly rootId: string;
   readonly byId: ReadonlyMap<string, ElementDefinition>;
   readonly children: ReadonlyMap<string, readonly ElementDefinition[]>;
+  /** The named slices of each sliced child, by `parentId|name` (filled as the walk meets them). */
+  readonly slices: Map<string, readonly ElementDefinition[]>;
 }
 
 const trees = new Map<string, Tree>();
@@ -71,17 +73,52 @@ function treeOf(sd: StructureDefinition): Tree {
     list.push(e);
     children.set(parent, list);
   }
-  const tree = { sd, rootId: elements[0]?.id ?? sd.type!, byId, children };
+  const tree = { sd, rootId: elements[0]?.id ?? sd.type!, byId, children, slices: new Map() };
   trees.set(sd.url!, tree);
   return tree;
 }
 
-/** The last segment of an element id: `item`, `extension:reviewAction`, `value[x]`. */
-function segment(e: ElementDefinition): { name: string; slice?: string } {
+/**
+ * What the walk reads off an element definition again and again, worked out once per definition: every outbound
+ * ClaimResponse is checked (src/outbound/claim-response.ts), so this is on each decision's path.
+ */
+interface ElementFacts {
+  /** The last segment of the element id: `item`, `extension` of `extension:reviewAction`, `value[x]`. */
+  readonly name: string;
+  /** The slice name (`reviewAction`), when the element is a slice. */
+  readonly slice?: string;
+  readonly fixed: unknown;
+  readonly pattern: unknown;
+}
+
+const elementFacts = new WeakMap<ElementDefinition, ElementFacts>();
+
+function facts(e: ElementDefinition): ElementFacts {
+  const known = elementFacts.get(e);
+  if (known) return known;
   const id = e.id ?? e.path;
   const last = id.slice(id.lastIndexOf('.') + 1);
   const colon = last.indexOf(':');
-  return colon < 0 ? { name: last } : { name: last.slice(0, colon), slice: last.slice(colon + 1) };
+  const fixed = fixedOrPattern(e, 'fixed');
+  const pattern = fixedOrPattern(e, 'pattern');
+  const made: ElementFacts =
+    colon < 0
+      ? { name: last, fixed, pattern }
+      : { name: last.slice(0, colon), slice: last.slice(colon + 1), fixed, pattern };
+  elementFacts.set(e, made);
+  return made;
+}
+
+/** FHIRPath expressions parsed once: evalFhirPath parses a string on every call. */
+const parsedExpressions = new Map<string, FhirPathAtom>();
+
+function parsedExpression(expression: string): FhirPathAtom {
+  let atom = parsedExpressions.get(expression);
+  if (!atom) {
+    atom = parseFhirPath(expression);
+    parsedExpressions.set(expression, atom);
+  }
+  return atom;
 }
 
 interface Item {
@@ -233,15 +270,12 @@ export function checkAgainstProfile(
 function checkChildren(ctx: WalkContext, tree: Tree, parentId: string, node: Json, expression: string): void {
   const children = tree.children.get(parentId) ?? [];
   for (const element of children) {
-    const { name, slice } = segment(element);
+    const { name, slice } = facts(element);
     if (slice !== undefined) continue; // slices are checked with their base element
     const items = valuesOf(node, name, expression);
     const where = `${expression}.${name}`;
     checkCount(ctx, tree, element, items.length, where, element.path);
-    const slices = children.filter((c) => {
-      const s = segment(c);
-      return s.name === name && s.slice !== undefined && !s.slice.includes('/');
-    });
+    const slices = slicesOf(tree, parentId, name, children);
     const assigned = new Map<ElementDefinition, Item[]>();
     const unmatched: Item[] = [];
     for (const item of items) {
@@ -252,7 +286,7 @@ function checkChildren(ctx: WalkContext, tree: Tree, parentId: string, node: Jso
     }
     for (const s of slices) {
       const mine = assigned.get(s) ?? [];
-      checkCount(ctx, tree, s, mine.length, where, `${element.path}:${segment(s).slice}`);
+      checkCount(ctx, tree, s, mine.length, where, `${element.path}:${facts(s).slice}`);
       for (const item of mine) checkValue(ctx, tree, s, item, false);
     }
     if (element.slicing?.rules === 'closed' && slices.length > 0) {
@@ -268,6 +302,24 @@ function checkChildren(ctx: WalkContext, tree: Tree, parentId: string, node: Jso
       }
     }
   }
+}
+
+function slicesOf(
+  tree: Tree,
+  parentId: string,
+  name: string,
+  children: readonly ElementDefinition[],
+): readonly ElementDefinition[] {
+  const key = `${parentId}|${name}`;
+  let slices = tree.slices.get(key);
+  if (!slices) {
+    slices = children.filter((c) => {
+      const s = facts(c);
+      return s.name === name && s.slice !== undefined && !s.slice.includes('/');
+    });
+    tree.slices.set(key, slices);
+  }
+  return slices;
 }
 
 function checkCount(
@@ -303,9 +355,9 @@ function checkCount(
 
 /** The value a slice fixes at a discriminator path, from the slice's own child element (or its type profile). */
 function sliceValueAt(tree: Tree, slice: ElementDefinition, path: string): unknown {
-  if (path === '$this') return fixedOrPattern(slice, 'fixed') ?? fixedOrPattern(slice, 'pattern');
+  if (path === '$this') return facts(slice).fixed ?? facts(slice).pattern;
   const child = tree.byId.get(`${slice.id}.${path}`);
-  const own = child ? (fixedOrPattern(child, 'fixed') ?? fixedOrPattern(child, 'pattern')) : undefined;
+  const own = child ? (facts(child).fixed ?? facts(child).pattern) : undefined;
   if (own !== undefined) return own;
   if (path === 'url') {
     const profile = slice.type?.[0]?.profile?.[0];
@@ -319,9 +371,9 @@ function inSlice(tree: Tree, base: ElementDefinition, slice: ElementDefinition, 
   if (discriminators.length === 0) return false;
   return discriminators.every((d) => {
     if (d.type === 'type' && d.path === '$this') {
-      const sliceName = segment(slice).slice!;
+      const sliceName = facts(slice).slice!;
       const code = slice.type?.[0]?.code ?? '';
-      const prefix = segment(base).name.replace('[x]', '');
+      const prefix = facts(base).name.replace('[x]', '');
       return item.key === sliceName || item.key === prefix + code.charAt(0).toUpperCase() + code.slice(1);
     }
     if (d.type === 'type' || d.type === 'profile') {
@@ -350,7 +402,7 @@ function checkValue(
   item: Item,
   unsliced: boolean,
 ): void {
-  const fixed = fixedOrPattern(element, 'fixed');
+  const { fixed, pattern } = facts(element);
   if (fixed !== undefined && !deepEqual(item.value, fixed)) {
     report(
       ctx,
@@ -361,7 +413,6 @@ function checkValue(
       `must be exactly ${describe(fixed)}, found ${describe(item.value)}`,
     );
   }
-  const pattern = fixedOrPattern(element, 'pattern');
   if (pattern !== undefined && !matchesPattern(item.value, pattern)) {
     report(
       ctx,
@@ -521,7 +572,7 @@ function checkInvariants(
     if (c.expression.includes('memberOf(')) continue;
     let result: unknown[];
     try {
-      result = evalFhirPath(c.expression, value as Json);
+      result = evalFhirPath(parsedExpression(c.expression), value as Json);
     } catch {
       notChecked(ctx, tree, expression, `invariant ${c.key}`);
       continue;

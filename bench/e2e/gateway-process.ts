@@ -1,7 +1,8 @@
 /**
  * bench/e2e's gateway: `pagw start` in its own process, with the pg client counting what the gateway asks of the
  * database. On SIGUSR2 it writes the counts so far to $PAGW_BENCH_COUNTS as JSON:
- *   statements    every query sent (on both databases: the embedded one is reached through pg as well)
+ *   statements    every query sent, i.e. round trips (on both databases: the embedded one is reached through pg as
+ *                 well); a BEGIN sent with the transaction's first statement is not one of its own
  *   transactions  BEGIN … COMMIT blocks plus statements run outside one (each is a transaction of its own)
  *   rollbacks     ROLLBACKs
  *   byText        statements per normalized text (first 90 characters), to see where they come from
@@ -32,7 +33,9 @@ const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   const text = textOf(args[0]).trim();
   const verb = text.slice(0, 8).toUpperCase();
   counts.statements++;
-  if (verb.startsWith('BEGIN')) {
+  // A transaction's first statement sent with its BEGIN (src/store/prepared-statements.ts): one round trip.
+  const behindBegin = (args[0] as { beginsTransaction?: boolean } | undefined)?.beginsTransaction === true;
+  if (verb.startsWith('BEGIN') || behindBegin) {
     inTransaction.add(this);
     counts.transactions++;
   } else if (verb.startsWith('COMMIT')) inTransaction.delete(this);

@@ -7,6 +7,12 @@ export type Sql = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 /** A client inside an open transaction. Functions that must run in one take this type. */
 export type Tx = pg.PoolClient;
 
+/** A pool client that can hold BEGIN back until the transaction's first statement (preparingClient's). */
+interface DeferringClient {
+  deferBegin(): void;
+  takeUnsentBegin(): boolean;
+}
+
 /**
  * Runs `work` in one transaction on a dedicated client: COMMIT when it resolves, ROLLBACK when it throws.
  * Never query the pool from inside `work`: on the embedded database every transaction is serialized,
@@ -17,20 +23,26 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
   let broken = false;
   let committed = false;
   beginSignals(client, pool);
+  // A client of ours sends BEGIN with the first statement (prepared-statements.ts); a transaction that ran none
+  // then has nothing to commit or roll back.
+  const deferring = client as Partial<DeferringClient>;
+  const begun = () => !deferring.takeUnsentBegin?.();
   try {
-    await client.query('BEGIN');
+    if (deferring.deferBegin) deferring.deferBegin();
+    else await client.query('BEGIN');
     const result = await work(client);
-    await client.query('COMMIT');
+    if (begun()) await client.query('COMMIT');
     committed = true;
     return result;
   } catch (error) {
     try {
-      await client.query('ROLLBACK');
+      if (begun()) await client.query('ROLLBACK');
     } catch {
       broken = true; // the connection is gone; the server has rolled back for us
     }
     throw error;
   } finally {
+    deferring.takeUnsentBegin?.();
     client.release(broken);
     // Wake the workers this transaction gave work to (signals.ts), only once it is committed and visible.
     endSignals(client, committed);

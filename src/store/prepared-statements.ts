@@ -18,12 +18,11 @@
  * names a statement only once it is known to exist in the session or when no other client is preparing it; while
  * another is, it runs unnamed, so two clients never prepare one name (which the session would refuse).
  *
- * The same client sends a transaction's BEGIN in one write with its first statement (`deferBegin`): a round trip
- * per transaction saved, and on a two-core machine a round trip (a write, a wake-up of the server, a read) costs
- * more gateway CPU than most statements' own work.
+ * The same client sends a transaction's BEGIN and COMMIT with its first and last statements (transaction-edges.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { edgeQueryConfig, type PgConnection, TransactionEdgeQuery } from './transaction-edges.ts';
 
 /**
  * Texts named per process. Statement texts are few and fixed, but a few are built per batch size (multi-row
@@ -71,67 +70,6 @@ function withName(args: QueryArgs): QueryArgs {
   return name ? [{ ...config, name, values }, ...(Array.isArray(second) ? rest : [second, ...rest])] : args;
 }
 
-/**
- * A query sent behind a BEGIN, in one write and one round trip: Parse/Bind/Execute of BEGIN, then the query's own
- * extended-protocol messages and one Sync. Both run before the one ReadyForQuery, which reports the transaction
- * open (or failed, when the query failed: the caller's ROLLBACK then ends it as usual).
- */
-class QueryBehindBegin extends (pg.Query as unknown as new (
-  config: pg.QueryConfig,
-  values: undefined,
-  callback: (error: Error | null, result: pg.QueryResult) => void,
-) => PgQueryInternals) {
-  /** Marks the query as opening a transaction (bench/e2e counts transactions by it). */
-  readonly beginsTransaction = true;
-  /** BEGIN's CommandComplete comes first: it is not the query's. */
-  private beginCompleted = false;
-
-  override prepare(connection: PgConnection): void {
-    connection.parse({ text: 'BEGIN', name: '', types: [] });
-    connection.bind({ portal: '', statement: '', values: [] });
-    connection.execute({ portal: '', rows: 0 });
-    super.prepare(connection);
-  }
-
-  override handleCommandComplete(message: unknown, connection: PgConnection): void {
-    if (!this.beginCompleted) {
-      this.beginCompleted = true;
-      return;
-    }
-    super.handleCommandComplete(message, connection);
-  }
-}
-
-/** The parts of pg's Query and Connection that QueryBehindBegin builds on (pg/lib/query.js, connection.js). */
-interface PgQueryInternals {
-  prepare(connection: PgConnection): void;
-  handleCommandComplete(message: unknown, connection: PgConnection): void;
-}
-interface PgConnection {
-  parse(m: { text: string; name: string; types: unknown[] }): void;
-  bind(m: { portal: string; statement: string; values: unknown[] }): void;
-  execute(m: { portal: string; rows: number }): void;
-  parsedStatements: Record<string, string>;
-}
-
-/**
- * The query's config when it can go behind a BEGIN: parameterized (so one statement, extended protocol), promise
- * form, and not a statement this connection has yet to prepare (a failed Parse must not be taken for a parsed one).
- */
-function behindBeginConfig(args: QueryArgs, parsed: Record<string, string>): pg.QueryConfig | undefined {
-  if (typeof args.at(-1) === 'function') return undefined;
-  const [first, second] = args;
-  if (typeof first === 'string') {
-    return Array.isArray(second) && second.length > 0 ? { text: first, values: second } : undefined;
-  }
-  if (!first || typeof first !== 'object') return undefined;
-  const config = first as pg.QueryConfig & { submit?: unknown };
-  if (typeof config.submit === 'function' || typeof config.text !== 'string') return undefined;
-  if (!config.values || config.values.length === 0 || second !== undefined) return undefined;
-  if (config.name && parsed[config.name] === undefined) return undefined;
-  return { name: config.name, text: config.text, values: config.values };
-}
-
 /** What the clients of one shared session (the embedded database) know of its prepared statements. */
 interface SharedSession {
   /** Statements the session holds: the object pg's connections consult before sending a Parse. */
@@ -160,10 +98,13 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
 
     /** withTransaction's BEGIN, not sent yet: it goes out with the transaction's first statement. */
     private beginDeferred = false;
+    /** The transaction committed with its last statement (queryThenCommit): nothing may follow. */
+    private committedEarly = false;
 
-    /** Holds the BEGIN back until the first statement (see QueryBehindBegin). */
+    /** Holds the BEGIN back until the first statement (transaction-edges.ts). */
     deferBegin(): void {
       this.beginDeferred = true;
+      this.committedEarly = false;
     }
 
     /** Whether the deferred BEGIN is still unsent (the transaction ran no statement); forgets it either way. */
@@ -173,33 +114,78 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
       return unsent;
     }
 
+    /** Whether queryThenCommit committed the transaction; forgets it either way. */
+    takeCommitted(): boolean {
+      const committed = this.committedEarly;
+      this.committedEarly = false;
+      return committed;
+    }
+
+    /**
+     * The transaction's last statement and its COMMIT in one round trip. A transaction with no statement before it
+     * is this one statement, which commits on its own.
+     */
+    async queryThenCommit(text: string, values: unknown[]): Promise<pg.QueryResult> {
+      if (this.takeUnsentBegin()) {
+        const result = (await this.query(text, values)) as pg.QueryResult;
+        this.committedEarly = true;
+        return result;
+      }
+      const config = edgeQueryConfig(withName([text, values]), this.wire().parsedStatements);
+      let result: pg.QueryResult;
+      if (config) {
+        result = await this.sendWithEdges(config, { begin: false, commit: true });
+      } else {
+        result = (await this.query(text, values)) as pg.QueryResult;
+        await this.query('COMMIT');
+      }
+      this.committedEarly = true;
+      return result;
+    }
+
+    /** pg's connection, with the parts transaction-edges.ts uses. */
+    private wire(): PgConnection {
+      return (this as unknown as { connection: PgConnection }).connection;
+    }
+
+    private sendWithEdges(
+      config: pg.QueryConfig,
+      edges: { begin: boolean; commit: boolean },
+    ): Promise<pg.QueryResult> {
+      return new Promise((resolve, reject) => {
+        super.query(new TransactionEdgeQuery(config, edges, (e, r) => (e ? reject(e) : resolve(r))) as never);
+      });
+    }
+
     // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query's many overloads; the arguments pass through.
     override query(...args: any[]): any {
       // biome-ignore lint/suspicious/noExplicitAny: as above
       const run = (a: unknown[]) => (super.query as (...q: unknown[]) => any)(...a);
+      if (this.committedEarly) {
+        return Promise.reject(
+          new Error(
+            'A statement after the transaction committed: queryThenCommit must be its last statement',
+          ),
+        );
+      }
       if (this.beginDeferred) {
         this.beginDeferred = false;
-        const parsed = (this as unknown as { connection: PgConnection }).connection.parsedStatements;
-        const config = behindBeginConfig(withName(args), parsed);
-        if (!config) {
-          // BEGIN on its own, queued ahead of the query so that the two keep their order.
-          const begin = run(['BEGIN']) as Promise<unknown>;
-          const result = this.query(...args);
-          if (!(result instanceof Promise)) {
-            begin.catch(() => {}); // the callback form: the query's own callback hears of a broken connection
-            return result;
-          }
-          return begin.then(
-            () => result,
-            (error) => {
-              result.catch(() => {});
-              throw error;
-            },
-          );
+        const config = edgeQueryConfig(withName(args), this.wire().parsedStatements);
+        if (config) return this.sendWithEdges(config, { begin: true, commit: false });
+        // BEGIN on its own, queued ahead of the query so that the two keep their order.
+        const begin = run(['BEGIN']) as Promise<unknown>;
+        const result = this.query(...args);
+        if (!(result instanceof Promise)) {
+          begin.catch(() => {}); // the callback form: the query's own callback hears of a broken connection
+          return result;
         }
-        return new Promise((resolve, reject) => {
-          run([new QueryBehindBegin(config, undefined, (e, r) => (e ? reject(e) : resolve(r)))]);
-        });
+        return begin.then(
+          () => result,
+          (error) => {
+            result.catch(() => {});
+            throw error;
+          },
+        );
       }
       const named = withName(args);
       if (!shared || named === args) return run(named);

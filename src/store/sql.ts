@@ -7,10 +7,15 @@ export type Sql = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 /** A client inside an open transaction. Functions that must run in one take this type. */
 export type Tx = pg.PoolClient;
 
-/** A pool client that can hold BEGIN back until the transaction's first statement (preparingClient's). */
-interface DeferringClient {
+/**
+ * A pool client that sends a transaction's BEGIN and COMMIT with its first and last statements (preparingClient's,
+ * transaction-edges.ts).
+ */
+interface EdgeClient {
   deferBegin(): void;
   takeUnsentBegin(): boolean;
+  takeCommitted(): boolean;
+  queryThenCommit(text: string, values: unknown[]): Promise<pg.QueryResult>;
 }
 
 /**
@@ -23,26 +28,29 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
   let broken = false;
   let committed = false;
   beginSignals(client, pool);
-  // A client of ours sends BEGIN with the first statement (prepared-statements.ts); a transaction that ran none
-  // then has nothing to commit or roll back.
-  const deferring = client as Partial<DeferringClient>;
-  const begun = () => !deferring.takeUnsentBegin?.();
+  // A client of ours sends BEGIN with the first statement: a transaction that ran none has nothing to commit or
+  // roll back. One that ran queryThenCommit has committed already.
+  const edges = client as Partial<EdgeClient>;
+  const open = () => !edges.takeUnsentBegin?.() && !edges.takeCommitted?.();
   try {
-    if (deferring.deferBegin) deferring.deferBegin();
+    if (edges.deferBegin) edges.deferBegin();
     else await client.query('BEGIN');
     const result = await work(client);
-    if (begun()) await client.query('COMMIT');
+    if (open()) await client.query('COMMIT');
     committed = true;
     return result;
   } catch (error) {
+    // Work that threw after its last statement committed leaves nothing to roll back.
+    committed = edges.takeCommitted?.() ?? false;
     try {
-      if (begun()) await client.query('ROLLBACK');
+      if (!committed && !edges.takeUnsentBegin?.()) await client.query('ROLLBACK');
     } catch {
       broken = true; // the connection is gone; the server has rolled back for us
     }
     throw error;
   } finally {
-    deferring.takeUnsentBegin?.();
+    edges.takeUnsentBegin?.();
+    edges.takeCommitted?.();
     client.release(broken);
     // Wake the workers this transaction gave work to (signals.ts), only once it is committed and visible.
     endSignals(client, committed);
@@ -60,4 +68,13 @@ export async function withReadSnapshot<T>(sql: Sql | pg.Pool, work: (sql: Sql) =
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     return work(tx);
   });
+}
+
+/**
+ * Runs a transaction's LAST statement and commits, in one round trip where the client can (transaction-edges.ts);
+ * elsewhere it runs the statement and withTransaction commits after. Nothing may run in the transaction after it.
+ */
+export async function queryThenCommit(tx: Tx, text: string, values: unknown[]): Promise<pg.QueryResult> {
+  const edges = tx as Partial<EdgeClient>;
+  return edges.queryThenCommit ? edges.queryThenCommit(text, values) : tx.query(text, values);
 }

@@ -7,7 +7,7 @@
  * appended. Rows one INSERT writes keep their order; the order between two CTEs is not defined, so never put two
  * writes to one table whose relative order matters in different CTEs.
  */
-import type { Sql } from './sql.ts';
+import { queryThenCommit, type Sql, type Tx } from './sql.ts';
 
 /** A statement and its parameters, numbered from $1. */
 export interface Statement {
@@ -29,8 +29,17 @@ export function together(statements: readonly Statement[]): Statement | undefine
   return { text: `WITH ${parts.join(', ')} SELECT 1`, values };
 }
 
-/** Runs the statements as one; nothing is sent for an empty list. */
-export async function runTogether(sql: Sql, statements: readonly Statement[]): Promise<void> {
+/**
+ * Runs the statements as one; nothing is sent for an empty list. `thenCommit`: they are the last writes of the
+ * transaction `sql` is in, and its COMMIT goes with them (queryThenCommit); nothing may run in it after them.
+ */
+export async function runTogether(
+  sql: Sql,
+  statements: readonly Statement[],
+  options: { thenCommit?: boolean } = {},
+): Promise<void> {
   const statement = together(statements);
-  if (statement) await sql.query(statement.text, [...statement.values]);
+  if (!statement) return;
+  if (options.thenCommit) await queryThenCommit(sql as Tx, statement.text, [...statement.values]);
+  else await sql.query(statement.text, [...statement.values]);
 }

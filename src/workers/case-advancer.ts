@@ -338,7 +338,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
         const next = advanceTimer(record, dueAt, stepLaneFor(result.after.state), plan.nextStepPayload);
         last.push(scheduleTimerStatement(tx, next, at));
       }
-      await runTogether(tx, [...last, ...auditInsertStatements(audit)]);
+      await runTogether(tx, [...last, ...auditInsertStatements(audit)], { thenCommit: true });
       return true;
     });
     if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
@@ -361,7 +361,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
               ),
             ]
           : [];
-      await runTogether(tx, [completeTimerStatement(timer.id), ...next]);
+      await runTogether(tx, [completeTimerStatement(timer.id), ...next], { thenCommit: true });
     });
   }
 
@@ -386,14 +386,18 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     );
     if (rows.length === 0) return false;
     const fallback = new Date(at.getTime() + PUBLICATION_FALLBACK_MS);
-    await runTogether(tx, [
-      scheduleTimerStatement(
-        tx,
-        advanceTimer(record, fallback, 'local', { [AWAITING_PUBLICATION]: true }),
-        at,
-      ),
-      completeTimerStatement(timer.id),
-    ]);
+    await runTogether(
+      tx,
+      [
+        scheduleTimerStatement(
+          tx,
+          advanceTimer(record, fallback, 'local', { [AWAITING_PUBLICATION]: true }),
+          at,
+        ),
+        completeTimerStatement(timer.id),
+      ],
+      { thenCommit: true }, // the delivering transaction's last write (apply's waitFirst)
+    );
     // A relay round that skipped the rows this transaction locked goes again once it commits.
     raiseAfterCommit(tx, 'outbox');
     return true;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { insertStatement, rowsPerStatement } from '../store/bulk-insert.ts';
-import { type Sql, type Tx, withTransaction } from '../store/sql.ts';
+import { queryThenCommit, type Sql, type Tx, withTransaction } from '../store/sql.ts';
 import type { Statement } from '../store/together.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -77,9 +77,18 @@ const auditColumns = ['at', 'tenant_id', 'actor', 'on_behalf_of', 'action', 'cas
  * once committed. Transactions that write several things still collect their entries (see `auditTo` on
  * createCase/transitionCase) and append them here in one statement.
  */
-export async function appendAuditEntries(tx: Tx, entries: readonly AuditEntry[]): Promise<void> {
-  for (const statement of auditInsertStatements(entries))
-    await tx.query(statement.text, [...statement.values]);
+export async function appendAuditEntries(
+  tx: Tx,
+  entries: readonly AuditEntry[],
+  options: { thenCommit?: boolean } = {},
+): Promise<void> {
+  const statements = auditInsertStatements(entries);
+  for (const [i, statement] of statements.entries()) {
+    // thenCommit: the rows are the transaction's last writes, and its COMMIT goes with them (store/sql.ts).
+    if (options.thenCommit && i === statements.length - 1)
+      await queryThenCommit(tx, statement.text, [...statement.values]);
+    else await tx.query(statement.text, [...statement.values]);
+  }
 }
 
 /**

@@ -357,7 +357,8 @@ async function recordAccepted(
     },
     at,
   });
-  await appendAuditEntries(tx, audit);
+  // The transaction's last writes: its COMMIT goes with them (nothing runs in it after recordAccepted).
+  await appendAuditEntries(tx, audit, { thenCommit: true });
   return caseIds;
 }
 

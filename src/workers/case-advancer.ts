@@ -76,6 +76,7 @@ import { submissionKeyFor } from '../workflow/review/submission-key.ts';
 import type { ChannelSelector } from './channel-selector.ts';
 import { createChannelStep } from './channel-step.ts';
 import type { ClaimedTimer, StepKind, StepLane } from './step-worker.ts';
+import { readSubmitStepFacts } from './submit-step-facts.ts';
 
 export const WORKFLOW_ADVANCE = 'workflow.advance';
 export const SLA_CHECK = 'sla.check';
@@ -619,22 +620,6 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
   }
 
   /**
-   * Whether the case's request changed after the payer took it and the change has not reached the payer yet: its
-   * latest `resubmitted` (src/exceptions/order-changes.ts) is not followed by a payer's answer. Read from the case's
-   * events, so a crash or a review in between does not lose it.
-   */
-  async function updateDue(record: CaseRecord): Promise<boolean> {
-    const { rows } = await db.pool.query<{ event: string; data: Record<string, unknown> }>(
-      `SELECT event, data FROM case_events
-        WHERE case_id = $1 AND event IN ('resubmitted', 'pended', 'decided', 'rejected', 'failed')
-        ORDER BY seq DESC LIMIT 1`,
-      [record.id],
-    );
-    const last = rows[0];
-    return last?.event === 'resubmitted' && last.data.reason === 'ORDER_CHANGED';
-  }
-
-  /**
    * A changed order the payer holds: to review first when the changed request needs a review it does not have (its
    * submission key differs from the one the live submission was bound to, and the policies ask for a gate), else
    * to the payer as an update of the live submission (connector `update`: X12 278 UM02 S) on the channel that took
@@ -770,15 +755,13 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
       case 'eligibility_checked':
         return passGate(record, timer, channels.viaCandidate(routing, channels.current(routing, record)));
       case 'submitted': {
-        if (await updateDue(record)) return sendUpdate(record, timer, routing);
+        const facts = await readSubmitStepFacts(db.pool, record.id);
+        if (facts.updateDue) return sendUpdate(record, timer, routing);
         if (await keyMismatch(record, timer, routing)) return;
         // submit() is idempotent per trace number: after a crash it reconciles instead of sending twice; a channel
         // that may already hold the request is the only one asked.
-        const run = await channels.onChannel(
-          record,
-          routing,
-          await channels.pinned(record.id),
-          (c, connector) => connector.submit(record.request, callContext(record, c, timer)),
+        const run = await channels.onChannel(record, routing, facts.pinned, (c, connector) =>
+          connector.submit(record.request, callContext(record, c, timer)),
         );
         const via = channels.viaCandidate(routing, run.candidate);
         const plan = planAfterSubmission(

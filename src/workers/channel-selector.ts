@@ -30,6 +30,11 @@ export interface ChannelSelector {
   pinned(caseId: string): Promise<PayerChannel | undefined>;
 }
 
+/** The channel that may hold case $1's request: that of its latest live submission (none: no row). */
+export const pinnedChannelSql = `SELECT channel FROM payer_submissions
+  WHERE case_id = $1 AND purpose = 'submit' AND status IN ('sending', 'unknown', 'answered')
+  ORDER BY id DESC LIMIT 1`;
+
 export function createChannelSelector(deps: {
   pool: Pick<pg.Pool, 'query'>;
   registry: ConnectorRegistry;
@@ -62,12 +67,7 @@ export function createChannelSelector(deps: {
     },
 
     async pinned(caseId) {
-      const { rows } = await deps.pool.query<{ channel: PayerChannel }>(
-        `SELECT channel FROM payer_submissions
-          WHERE case_id = $1 AND purpose = 'submit' AND status IN ('sending', 'unknown', 'answered')
-          ORDER BY id DESC LIMIT 1`,
-        [caseId],
-      );
+      const { rows } = await deps.pool.query<{ channel: PayerChannel }>(pinnedChannelSql, [caseId]);
       return rows[0]?.channel;
     },
   };

@@ -40,8 +40,6 @@ export interface ChannelStep {
     pinned: PayerChannel | undefined,
     call: (candidate: ChannelCandidate, connector: PayerConnector) => Promise<T>,
   ): Promise<ChannelRun<T>>;
-  /** The channel that may hold the case's request (a live submission), if any. */
-  pinned(caseId: string): Promise<PayerChannel | undefined>;
   /** The routing as seen from one candidate (its payer target and channel first). */
   viaCandidate(routing: Routed, candidate: ChannelCandidate): Routed;
   /** The candidate the case is on (its `channel` column), else the most preferred. */
@@ -107,10 +105,6 @@ export function createChannelStep(deps: {
           );
         }
       }
-    },
-
-    async pinned(caseId) {
-      return deps.selector?.pinned(caseId);
     },
 
     viaCandidate(routing, candidate) {

@@ -198,7 +198,10 @@ export class OutboxRelay {
    * case is `delivered` as soon as its events are out instead of at its step's next fixed retry.
    */
   private async markPublished(sql: Sql | Tx, rows: OutboxRow[], inTransaction: boolean): Promise<void> {
-    const woken = await markPublishedAndWake(sql, rows, this.options.clock.now());
+    // In a transaction, the mark is its last statement: the COMMIT goes with it.
+    const woken = await markPublishedAndWake(sql, rows, this.options.clock.now(), {
+      thenCommit: inTransaction,
+    });
     if (woken === 0) return;
     if (inTransaction) raiseAfterCommit(sql, 'timers');
     else raiseStoreSignal(this.options.db.pool, 'timers');

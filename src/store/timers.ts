@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { raiseAfterCommit } from './signals.ts';
-import { type Tx, withTransaction } from './sql.ts';
+import { queryThenCommit, type Tx, withTransaction } from './sql.ts';
 import type { Statement } from './together.ts';
 
 /**
@@ -317,12 +317,16 @@ export async function markPublishedAndWake(
   sql: Pick<Tx, 'query'>,
   rows: ReadonlyArray<{ id: number; case_id: string | null }>,
   at: Date,
+  options: { thenCommit?: boolean } = {},
 ): Promise<number> {
   // The cases as a parameter, not a join with the marked rows (that made the planner walk every open timer once per
   // marked row: ~200 ms a batch under a backlog); and the lane and due time, so the claim index bounds the scan to
   // the database-only steps due later (those waiting here, and leased ones) even without table statistics.
   const caseIds = [...new Set(rows.map((r) => r.case_id).filter((c): c is string => c !== null))];
-  const result = await sql.query<{ woken: number }>(
+  const run = options.thenCommit
+    ? (text: string, values: unknown[]) => queryThenCommit(sql as Tx, text, values)
+    : (text: string, values: unknown[]) => sql.query<{ woken: number }>(text, values);
+  const result = await run(
     `WITH marked AS (
        UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
         WHERE id = ANY($1::bigint[]) AND published_at IS NULL),

@@ -43,6 +43,9 @@ const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
     inTransaction.delete(this);
     counts.rollbacks++;
   } else if (!inTransaction.has(this)) counts.transactions++;
+  // A transaction's last statement sent with its COMMIT.
+  if ((args[0] as { endsTransaction?: boolean } | undefined)?.endsTransaction === true)
+    inTransaction.delete(this);
   let key = keys.get(text);
   if (key === undefined) {
     key = text.replace(/\s+/g, ' ').replace(/\$\d+/g, '$').slice(0, 90);

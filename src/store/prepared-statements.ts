@@ -22,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { edgeQueryConfig, type PgConnection, TransactionEdgeQuery } from './transaction-edges.ts';
+import { edgeQueryConfig, TransactionEdgeQuery } from './transaction-edges.ts';
 
 /**
  * Texts named per process. Statement texts are few and fixed, but a few are built per batch size (multi-row
@@ -131,7 +131,7 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
         this.committedEarly = true;
         return result;
       }
-      const config = edgeQueryConfig(withName([text, values]), this.wire().parsedStatements);
+      const config = edgeQueryConfig(withName([text, values]));
       let result: pg.QueryResult;
       if (config) {
         result = await this.sendWithEdges(config, { begin: false, commit: true });
@@ -143,18 +143,39 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
       return result;
     }
 
-    /** pg's connection, with the parts transaction-edges.ts uses. */
-    private wire(): PgConnection {
-      return (this as unknown as { connection: PgConnection }).connection;
+    /**
+     * How to send a named statement: by its name when the session holds it or this client may prepare it now; else
+     * unnamed (on a shared session another client is preparing it). `done` is called when the query has finished.
+     */
+    private naming(name: string): { named: boolean; done?: () => void } {
+      if (!shared || shared.parsed[name] !== undefined) return { named: true };
+      if (shared.preparing.has(name)) return { named: false };
+      shared.preparing.add(name);
+      return { named: true, done: () => shared.preparing.delete(name) };
     }
 
     private sendWithEdges(
       config: pg.QueryConfig,
       edges: { begin: boolean; commit: boolean },
     ): Promise<pg.QueryResult> {
-      return new Promise((resolve, reject) => {
-        super.query(new TransactionEdgeQuery(config, edges, (e, r) => (e ? reject(e) : resolve(r))) as never);
+      const naming = config.name ? this.naming(config.name) : { named: false };
+      const sent = naming.named ? config : { text: config.text, values: config.values };
+      const result = new Promise<pg.QueryResult>((resolve, reject) => {
+        super.query(new TransactionEdgeQuery(sent, edges, (e, r) => (e ? reject(e) : resolve(r))) as never);
       });
+      if (naming.done) result.then(naming.done, naming.done);
+      return result;
+    }
+
+    /**
+     * pg marks the active query's statement prepared on every ParseComplete. BEGIN's, sent ahead of a statement
+     * (transaction-edges.ts), is not the statement's: were the statement's own Parse to fail, pg would take it for
+     * prepared and bind to a statement that does not exist.
+     */
+    _handleParseComplete(): void {
+      const active = (this as unknown as { _activeQuery?: unknown })._activeQuery;
+      if (active instanceof TransactionEdgeQuery && active.takeBeginParseComplete()) return;
+      (pg.Client.prototype as unknown as { _handleParseComplete(): void })._handleParseComplete.call(this);
     }
 
     // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query's many overloads; the arguments pass through.
@@ -170,7 +191,7 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
       }
       if (this.beginDeferred) {
         this.beginDeferred = false;
-        const config = edgeQueryConfig(withName(args), this.wire().parsedStatements);
+        const config = edgeQueryConfig(withName(args));
         if (config) return this.sendWithEdges(config, { begin: true, commit: false });
         // BEGIN on its own, queued ahead of the query so that the two keep their order.
         const begin = run(['BEGIN']) as Promise<unknown>;
@@ -188,12 +209,11 @@ export function preparingClient(options: { sharedSession: boolean }): typeof pg.
         );
       }
       const named = withName(args);
-      if (!shared || named === args) return run(named);
-      const name = (named[0] as { name: string }).name;
-      if (shared.parsed[name] !== undefined) return run(named);
-      if (shared.preparing.has(name)) return run(args);
-      shared.preparing.add(name);
-      const done = () => shared.preparing.delete(name);
+      if (named === args) return run(named);
+      const naming = this.naming((named[0] as { name: string }).name);
+      if (!naming.named) return run(args);
+      const done = naming.done;
+      if (!done) return run(named);
       const callback = named.at(-1);
       if (typeof callback === 'function') {
         // pg.Pool's own query() passes a callback.

@@ -25,7 +25,6 @@ export interface PgConnection {
   bind(m: { portal: string; statement: string; values: unknown[] }): void;
   execute(m: { portal: string; rows: number | undefined }): void;
   sync(): void;
-  parsedStatements: Record<string, string>;
 }
 
 /** The parts of pg's Query built on (pg/lib/query.js). */
@@ -53,10 +52,13 @@ function sendEdge(connection: PgConnection, text: 'BEGIN' | 'COMMIT'): void {
 
 /** A query sent with a BEGIN ahead of it, a COMMIT behind it, or both, in one round trip. */
 export class TransactionEdgeQuery extends PgQuery {
-  /** Marks a query that opens a transaction (bench/e2e counts transactions by it). */
+  /** Marks a query that opens a transaction, or ends one (bench/e2e counts transactions by them). */
   readonly beginsTransaction: boolean;
+  readonly endsTransaction: boolean;
   /** CommandCompletes seen: BEGIN's, when sent, comes before the query's, and COMMIT's after. */
   private completes = 0;
+  /** Whether BEGIN's ParseComplete, the first the query gets when BEGIN is sent, has come. */
+  private beginParsed = false;
 
   constructor(
     config: pg.QueryConfig,
@@ -65,6 +67,14 @@ export class TransactionEdgeQuery extends PgQuery {
   ) {
     super(config, undefined, callback);
     this.beginsTransaction = edges.begin;
+    this.endsTransaction = edges.commit;
+  }
+
+  /** True once, for BEGIN's ParseComplete: the client must not take it for the statement's (PreparingClient). */
+  takeBeginParseComplete(): boolean {
+    if (!this.edges.begin || this.beginParsed) return false;
+    this.beginParsed = true;
+    return true;
   }
 
   override prepare(connection: PgConnection): void {
@@ -90,13 +100,9 @@ export class TransactionEdgeQuery extends PgQuery {
 
 /**
  * The query's config when it can carry a transaction edge: parameterized (so one statement, on the extended
- * protocol) and in promise form. A named statement this connection has not prepared yet runs unnamed: with BEGIN
- * ahead of it, BEGIN's ParseComplete would be taken for the statement's.
+ * protocol) and in promise form.
  */
-export function edgeQueryConfig(
-  args: readonly unknown[],
-  parsed: Record<string, string>,
-): pg.QueryConfig | undefined {
+export function edgeQueryConfig(args: readonly unknown[]): pg.QueryConfig | undefined {
   if (typeof args.at(-1) === 'function') return undefined;
   const [first, second] = args;
   if (typeof first === 'string') {
@@ -106,8 +112,5 @@ export function edgeQueryConfig(
   const config = first as pg.QueryConfig & { submit?: unknown };
   if (typeof config.submit === 'function' || typeof config.text !== 'string') return undefined;
   if (!config.values || config.values.length === 0 || second !== undefined) return undefined;
-  const prepared = config.name !== undefined && parsed[config.name] !== undefined;
-  return prepared
-    ? { name: config.name, text: config.text, values: config.values }
-    : { text: config.text, values: config.values };
+  return { name: config.name, text: config.text, values: config.values };
 }

@@ -149,4 +149,27 @@ describe('transaction edges', () => {
     const rows = await db.pool.query('SELECT n FROM behind_begin_probe ORDER BY n');
     expect(rows.rows.map((r) => r.n)).toEqual([6, 7]);
   });
+
+  it('prepares a statement first sent behind BEGIN, and a failed Parse there is not taken for a prepared one', async () => {
+    const client = (await db.pool.connect()) as pg.PoolClient & { deferBegin(): void };
+    const text = 'SELECT n FROM behind_begin_later WHERE n = $1';
+    try {
+      await db.pool.query('DROP TABLE IF EXISTS behind_begin_later');
+      // The table does not exist yet: the statement's Parse fails, after BEGIN's succeeded in the same round trip.
+      client.deferBegin();
+      await expect(client.query(text, [1])).rejects.toThrow(/behind_begin_later/);
+      await client.query('ROLLBACK');
+      await db.pool.query('CREATE TABLE behind_begin_later (n int)');
+      await db.pool.query('INSERT INTO behind_begin_later (n) VALUES (1)');
+      client.deferBegin();
+      expect((await client.query<{ n: number }>(text, [1])).rows).toEqual([{ n: 1 }]);
+      await client.query('COMMIT');
+      const prepared = await client.query<{ statement: string }>(
+        'SELECT statement FROM pg_prepared_statements',
+      );
+      expect(prepared.rows.map((r) => r.statement)).toContain(text);
+    } finally {
+      client.release();
+    }
+  });
 });

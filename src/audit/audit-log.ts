@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { insertStatement, rowsPerStatement } from '../store/bulk-insert.ts';
-import { queryThenCommit, type Sql, type Tx, withTransaction } from '../store/sql.ts';
+import { queryMaybeLast, type Sql, type Tx, withTransaction } from '../store/sql.ts';
 import type { Statement } from '../store/together.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -83,12 +83,11 @@ export async function appendAuditEntries(
   options: { thenCommit?: boolean } = {},
 ): Promise<void> {
   const statements = auditInsertStatements(entries);
-  for (const [i, statement] of statements.entries()) {
-    // thenCommit: the rows are the transaction's last writes, and its COMMIT goes with them (store/sql.ts).
-    if (options.thenCommit && i === statements.length - 1)
-      await queryThenCommit(tx, statement.text, [...statement.values]);
-    else await tx.query(statement.text, [...statement.values]);
-  }
+  // thenCommit: the rows are the transaction's last writes, and its COMMIT goes with the last chunk (store/sql.ts).
+  for (const [i, statement] of statements.entries())
+    await queryMaybeLast(tx, statement.text, [...statement.values], {
+      thenCommit: options.thenCommit === true && i === statements.length - 1,
+    });
 }
 
 /**

@@ -78,3 +78,15 @@ export async function queryThenCommit(tx: Tx, text: string, values: unknown[]): 
   const edges = tx as Partial<EdgeClient>;
   return edges.queryThenCommit ? edges.queryThenCommit(text, values) : tx.query(text, values);
 }
+
+/** Runs a statement, through queryThenCommit when `thenCommit` says it is its transaction's last (`sql` a Tx then). */
+export function queryMaybeLast<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  sql: Sql,
+  text: string,
+  values: unknown[],
+  options: { thenCommit?: boolean } = {},
+): Promise<pg.QueryResult<R>> {
+  return options.thenCommit
+    ? (queryThenCommit(sql as Tx, text, values) as Promise<pg.QueryResult<R>>)
+    : sql.query<R>(text, values);
+}

@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { raiseAfterCommit } from './signals.ts';
-import { queryThenCommit, type Tx, withTransaction } from './sql.ts';
+import { queryMaybeLast, type Tx, withTransaction } from './sql.ts';
 import type { Statement } from './together.ts';
 
 /**
@@ -323,10 +323,8 @@ export async function markPublishedAndWake(
   // marked row: ~200 ms a batch under a backlog); and the lane and due time, so the claim index bounds the scan to
   // the database-only steps due later (those waiting here, and leased ones) even without table statistics.
   const caseIds = [...new Set(rows.map((r) => r.case_id).filter((c): c is string => c !== null))];
-  const run = options.thenCommit
-    ? (text: string, values: unknown[]) => queryThenCommit(sql as Tx, text, values)
-    : (text: string, values: unknown[]) => sql.query<{ woken: number }>(text, values);
-  const result = await run(
+  const result = await queryMaybeLast<{ woken: number }>(
+    sql,
     `WITH marked AS (
        UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
         WHERE id = ANY($1::bigint[]) AND published_at IS NULL),
@@ -338,6 +336,7 @@ export async function markPublishedAndWake(
        RETURNING id)
      SELECT count(*)::int AS woken FROM woken`,
     [rows.map((r) => r.id), at, AWAITING_PUBLICATION, caseIds],
+    options,
   );
   return result.rows[0]?.woken ?? 0;
 }

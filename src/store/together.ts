@@ -7,7 +7,7 @@
  * appended. Rows one INSERT writes keep their order; the order between two CTEs is not defined, so never put two
  * writes to one table whose relative order matters in different CTEs.
  */
-import { queryThenCommit, type Sql, type Tx } from './sql.ts';
+import { queryMaybeLast, type Sql } from './sql.ts';
 
 /** A statement and its parameters, numbered from $1. */
 export interface Statement {
@@ -39,7 +39,5 @@ export async function runTogether(
   options: { thenCommit?: boolean } = {},
 ): Promise<void> {
   const statement = together(statements);
-  if (!statement) return;
-  if (options.thenCommit) await queryThenCommit(sql as Tx, statement.text, [...statement.values]);
-  else await sql.query(statement.text, [...statement.values]);
+  if (statement) await queryMaybeLast(sql, statement.text, [...statement.values], options);
 }

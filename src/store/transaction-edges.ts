@@ -20,7 +20,7 @@
 import pg from 'pg';
 
 /** The parts of pg's Connection used here (pg/lib/connection.js). */
-export interface PgConnection {
+interface PgConnection {
   parse(m: { text: string; name: string; types: unknown[] }): void;
   bind(m: { portal: string; statement: string; values: unknown[] }): void;
   execute(m: { portal: string; rows: number | undefined }): void;

@@ -188,37 +188,64 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     const ordered = [...groups.values()].sort((a, b) =>
       a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
     );
+    // Every partition's offsets taken and messages appended in ONE statement, however many partitions the messages
+    // go to (issue #17: a relay round writes to several). `locked` takes the partitions' row locks in the fixed
+    // order first (LockRows above the Sort), so two publishers never deadlock; the UPDATE then only touches rows
+    // this statement holds. A partition that does not exist takes no offsets and appends nothing.
+    const m = { topic: [] as string[], partition: [] as number[], ord: [] as number[] };
+    const payload = { key: [] as (string | null)[], headers: [] as string[], value: [] as Buffer[] };
     for (const group of ordered) {
-      const n = group.messages.length;
-      // The offsets taken and the messages appended in one statement (one round trip per partition, issue #17).
-      const { rows } = await tx.query<{ first: number }>(
-        `WITH taken AS (
-           UPDATE bus_partitions SET next_offset = next_offset + $3
-            WHERE topic = $1 AND partition = $2 RETURNING next_offset - $3 AS first),
-         appended AS (
-           INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
-           SELECT $1, $2, taken.first + m.ord - 1, m.k, m.h::jsonb, m.v
-             FROM taken, unnest($4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS m(k, h, v, ord))
-         SELECT first FROM taken`,
-        [
-          group.topic,
-          group.partition,
-          n,
-          group.messages.map((m) => m.key),
-          group.messages.map((m) => JSON.stringify(m.headers ?? {})),
-          group.messages.map((m) => m.value),
-        ],
-      );
-      if (!rows[0]) {
-        // Nothing was appended either (no offsets taken); the caller's transaction rolls back.
-        this.partitionCounts.delete(group.topic);
-        throw new GatewayError(
-          'PAGW_BUS_UNAVAILABLE',
-          `Embedded bus partition ${group.topic}/${group.partition} does not exist`,
-        );
-      }
-      this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, n);
+      group.messages.forEach((message, i) => {
+        m.topic.push(group.topic);
+        m.partition.push(group.partition);
+        m.ord.push(i + 1);
+        payload.key.push(message.key);
+        payload.headers.push(JSON.stringify(message.headers ?? {}));
+        payload.value.push(message.value);
+      });
     }
+    const { rows } = await tx.query<{ topic: string; partition: number }>(
+      `WITH wanted AS (
+         SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(topic, partition, n)),
+       locked AS MATERIALIZED (
+         SELECT p.topic, p.partition FROM bus_partitions p JOIN wanted w USING (topic, partition)
+          ORDER BY p.topic, p.partition FOR UPDATE OF p),
+       taken AS (
+         UPDATE bus_partitions p SET next_offset = p.next_offset + w.n
+           FROM wanted w JOIN locked l USING (topic, partition)
+          WHERE p.topic = w.topic AND p.partition = w.partition
+          RETURNING p.topic, p.partition, p.next_offset - w.n AS first),
+       appended AS (
+         INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
+         SELECT t.topic, t.partition, t.first + m.ord - 1, m.k, m.h::jsonb, m.v
+           FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bytea[])
+                  AS m(topic, partition, ord, k, h, v)
+           JOIN taken t ON t.topic = m.topic AND t.partition = m.partition)
+       SELECT topic, partition FROM taken`,
+      [
+        ordered.map((g) => g.topic),
+        ordered.map((g) => g.partition),
+        ordered.map((g) => g.messages.length),
+        m.topic,
+        m.partition,
+        m.ord,
+        payload.key,
+        payload.headers,
+        payload.value,
+      ],
+    );
+    if (rows.length !== ordered.length) {
+      // Nothing may be kept (some partitions took offsets): the caller's transaction rolls back on this error.
+      const found = new Set(rows.map((r) => partKey(r.topic, r.partition)));
+      const gone = ordered.find((g) => !found.has(partKey(g.topic, g.partition)))!;
+      this.partitionCounts.delete(gone.topic);
+      throw new GatewayError(
+        'PAGW_BUS_UNAVAILABLE',
+        `Embedded bus partition ${gone.topic}/${gone.partition} does not exist`,
+      );
+    }
+    for (const group of ordered)
+      this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, group.messages.length);
     return [...groups.keys()];
   }
 

@@ -13,7 +13,13 @@
  */
 
 import { createHash } from 'node:crypto';
-import { type Actor, type AuditEntry, appendAudit, appendAuditEntries } from '../audit/audit-log.ts';
+import {
+  type Actor,
+  type AuditEntry,
+  appendAudit,
+  appendAuditEntries,
+  auditInsertStatements,
+} from '../audit/audit-log.ts';
 import { DeadLetterHeader } from '../bus/dead-letter.ts';
 import type { AuthorizationRequest } from '../canonical/index.ts';
 import type { Clock } from '../clock.ts';
@@ -41,6 +47,7 @@ import type { Database } from '../store/database.ts';
 import { caseIdFor } from '../store/ids.ts';
 import { insertOutboxMessages, OutboxHeader } from '../store/outbox.ts';
 import { type Tx, withTransaction } from '../store/sql.ts';
+import { runLastWrites } from '../store/together.ts';
 import type { PhiCipher, PhiUse } from '../vault/phi.ts';
 import type { IntakeAdmission } from './admission.ts';
 import { asOrderControl, type InboundOrderControl, recordOrderControl } from './order-control-intake.ts';
@@ -319,7 +326,7 @@ async function recordAccepted(
   const fresh = outcome.requests.filter((_, i) => !resumed.has(i));
   // All order groups' cases in a few multi-row statements (src/store/case-intake.ts), not two round trips
   // per row: the transaction stays short however many groups the message holds (up to inbound.maxOrderGroups).
-  const { caseIds: freshIds } = await recordValidatedCases(tx, {
+  const { caseIds: freshIds, writeHeld } = await recordValidatedCases(tx, {
     requests: fresh,
     actor,
     at,
@@ -333,6 +340,7 @@ async function recordAccepted(
       : undefined,
     timerKind: workflowAdvanceTimer,
     auditTo: audit,
+    holdWrites: true,
   });
   let next = 0;
   const caseIds = outcome.requests.map((_, i) => resumed.get(i) ?? freshIds[next++]!);
@@ -357,8 +365,9 @@ async function recordAccepted(
     },
     at,
   });
-  // The transaction's last writes: its COMMIT goes with them (nothing runs in it after recordAccepted).
-  await appendAuditEntries(tx, audit, { thenCommit: true });
+  // The transaction's last writes, the new cases' events, outbox rows and timers and every audit row, in one
+  // statement with the COMMIT behind it (nothing runs in it after recordAccepted; issue #17).
+  await runLastWrites(tx, [...writeHeld, ...auditInsertStatements(audit)]);
   return caseIds;
 }
 

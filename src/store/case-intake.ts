@@ -22,7 +22,7 @@ import {
 } from './outbox.ts';
 import { raiseAfterCommit } from './signals.ts';
 import type { Tx } from './sql.ts';
-import { runTogether } from './together.ts';
+import { runTogether, type Statement } from './together.ts';
 
 export interface IntakeInput {
   readonly requests: readonly AuthorizationRequest[];
@@ -41,6 +41,12 @@ export interface IntakeInput {
   readonly timerKind: string;
   /** The audit entries are collected here, for the caller to append as its transaction's last step. */
   readonly auditTo: AuditEntry[];
+  /**
+   * Hold the events, outbox rows and timers back when they fit one statement, and return them (`writeHeld`) for the
+   * caller to send with its own last writes in one round trip (runLastWrites in ./together.ts). Nothing in the
+   * transaction may read them before.
+   */
+  readonly holdWrites?: boolean;
 }
 
 export interface IntakeResult {
@@ -48,6 +54,8 @@ export interface IntakeResult {
   readonly caseIds: string[];
   /** How many cases were new. */
   readonly created: number;
+  /** With `holdWrites`: the writes held back, for the caller to send (empty when they were written here). */
+  readonly writeHeld: Statement[];
 }
 
 function record(
@@ -147,17 +155,19 @@ export async function recordValidatedCases(tx: Tx, input: IntakeInput): Promise<
     outbox.length <= outboxRowsPerStatement;
   if (fitsOneStatement) {
     // The usual message, a few order groups: events, outbox rows and timers in one statement, one round trip.
-    await runTogether(tx, [
+    const writes = [
       ...(events.length > 0 ? [insertStatement('case_events', eventColumns, events)] : []),
       ...outboxRowsStatements(tx, outbox),
       ...(timers.length > 0 ? [insertStatement('timers', timerColumns, timers)] : []),
-    ]);
+    ];
+    if (input.holdWrites) return { caseIds: ids, created: created.size, writeHeld: writes };
+    await runTogether(tx, writes);
   } else {
     if (events.length > 0) await insertRows(tx, 'case_events', eventColumns, events);
     await insertOutboxRows(tx, outbox);
     if (timers.length > 0) await insertRows(tx, 'timers', timerColumns, timers);
   }
-  return { caseIds: ids, created: created.size };
+  return { caseIds: ids, created: created.size, writeHeld: [] };
 }
 
 const eventColumns = [

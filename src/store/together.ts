@@ -7,6 +7,7 @@
  * appended. Rows one INSERT writes keep their order; the order between two CTEs is not defined, so never put two
  * writes to one table whose relative order matters in different CTEs.
  */
+import { maxParameters } from './bulk-insert.ts';
 import { queryMaybeLast, type Sql } from './sql.ts';
 
 /** A statement and its parameters, numbered from $1. */
@@ -40,4 +41,21 @@ export async function runTogether(
 ): Promise<void> {
   const statement = together(statements);
   if (statement) await queryMaybeLast(sql, statement.text, [...statement.values], options);
+}
+
+/**
+ * A transaction's last writes, with its COMMIT behind them: as one statement when their parameters fit one
+ * (runTogether), else one after another in the order given, the COMMIT with the last. Nothing may run in the
+ * transaction after them.
+ */
+export async function runLastWrites(sql: Sql, statements: readonly Statement[]): Promise<void> {
+  const parameters = statements.reduce((n, statement) => n + statement.values.length, 0);
+  if (parameters <= maxParameters) {
+    await runTogether(sql, statements, { thenCommit: true });
+    return;
+  }
+  for (const [i, statement] of statements.entries())
+    await queryMaybeLast(sql, statement.text, [...statement.values], {
+      thenCommit: i === statements.length - 1,
+    });
 }

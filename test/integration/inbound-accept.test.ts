@@ -16,6 +16,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { type Database, getCase, listCaseEvents } from '../../src/store/index.ts';
 import { readFixture } from '../conformance/mapping-cases.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { countRoundTrips } from '../helpers/round-trips.ts';
 import { countRows } from '../helpers/store.ts';
 import { openedInboundMessages, testVault } from '../helpers/vault.ts';
 
@@ -60,6 +61,23 @@ async function counts(t: string) {
 }
 
 describe(`inbound accept (${testDatabaseKind()})`, () => {
+  it('records an order in three round trips: the message with BEGIN, the case, then every other row with COMMIT', async () => {
+    const t = tenant();
+    // The first message of a tenant creates its data key: another order (new control id and placer number)
+    // warms it up.
+    const other = hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t);
+    const raw = other.raw
+      .toString()
+      .replace('MSG00019', 'MSG00020')
+      .replaceAll('1101^GHHPlacer', '1102^GHHPlacer');
+    await acceptInboundMessage(deps, { ...other, raw: Buffer.from(raw) });
+    const trips = await countRoundTrips(db.pool, () =>
+      acceptInboundMessage(deps, hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t)),
+    );
+    expect(trips).toBe(3);
+    expect(await counts(t)).toMatchObject({ messages: 2, cases: 2, events: 4, timers: 2 });
+  });
+
   it('records an order, creates one validated case with a workflow timer due now, and audits it', async () => {
     const t = tenant();
     const result = await acceptInboundMessage(deps, hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t));

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, queryThenCommit, withTransaction } from '../../src/store/index.ts';
 import { openTestDatabase } from '../helpers/database.ts';
+import { countRoundTrips } from '../helpers/round-trips.ts';
 
 describe('transaction edges', () => {
   let db: Database;
@@ -19,24 +20,7 @@ describe('transaction edges', () => {
   });
 
   /** Round trips (ReadyForQuery messages) on the connections `work` takes from the pool. */
-  async function roundTrips(work: () => Promise<unknown>): Promise<number> {
-    let count = 0;
-    const counted = () => count++;
-    const clients: pg.PoolClient[] = [];
-    const onAcquire = (client: pg.PoolClient) => {
-      clients.push(client);
-      (client as unknown as { connection: pg.Connection }).connection.on('readyForQuery', counted);
-    };
-    db.pool.on('acquire', onAcquire);
-    try {
-      await work();
-    } finally {
-      db.pool.off('acquire', onAcquire);
-      for (const c of clients)
-        (c as unknown as { connection: pg.Connection }).connection.off('readyForQuery', counted);
-    }
-    return count;
-  }
+  const roundTrips = (work: () => Promise<unknown>) => countRoundTrips(db.pool, work);
 
   const txid = 'SELECT txid_current()::text AS id WHERE $1::int = 1';
 

@@ -76,7 +76,7 @@ import { submissionKeyFor } from '../workflow/review/submission-key.ts';
 import type { ChannelSelector } from './channel-selector.ts';
 import { createChannelStep } from './channel-step.ts';
 import type { ClaimedTimer, StepKind, StepLane } from './step-worker.ts';
-import { readSubmitStepFacts } from './submit-step-facts.ts';
+import { approverLinks as approverLinksOf, readSubmitStepFacts } from './submit-step-facts.ts';
 
 export const WORKFLOW_ADVANCE = 'workflow.advance';
 export const SLA_CHECK = 'sla.check';
@@ -201,11 +201,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
   /** The people whose approval the submission rests on (the last approved gate's approvers). */
   async function approverLinks(record: CaseRecord): Promise<DelegationLink[]> {
     const { gates, approvals } = await listReviewHistory(db.pool, record.tenant, record.id);
-    const approved = gates.filter((g) => g.status === 'approved').at(-1);
-    if (!approved) return [];
-    return approvals
-      .filter((a) => a.gateSeq === approved.seq)
-      .map((a) => ({ as: 'reviewer', id: a.approver, role: a.role, ...(a.npi ? { npi: a.npi } : {}) }));
+    return approverLinksOf(gates, approvals);
   }
 
   function gateFor(record: CaseRecord, routing: Extract<Routing, { kind: 'routed' }>, key: string) {
@@ -755,7 +751,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
       case 'eligibility_checked':
         return passGate(record, timer, channels.viaCandidate(routing, channels.current(routing, record)));
       case 'submitted': {
-        const facts = await readSubmitStepFacts(db.pool, record.id);
+        const facts = await readSubmitStepFacts(db.pool, record.tenant, record.id);
         if (facts.updateDue) return sendUpdate(record, timer, routing);
         if (await keyMismatch(record, timer, routing)) return;
         // submit() is idempotent per trace number: after a crash it reconciles instead of sending twice; a channel
@@ -775,7 +771,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
           record,
           timer,
           await withSlaClock(record, via, recorded.plan),
-          [...(await approverLinks(record)), connectorLink(via)],
+          [...facts.approvers, connectorLink(via)],
           recorded.audit,
         );
       }

@@ -223,6 +223,17 @@ describe(`review gate end to end (${testDatabaseKind()})`, () => {
         policyId: 'biologic-over-1000',
       },
     });
+    // The payer's answer is recorded on the approval it rests on: the decision's audit chain names the approver,
+    // then the connector that carried the 278.
+    const decided = await pool.query(
+      `SELECT details FROM audit_log WHERE case_id = $1 AND action = 'case.decided'`,
+      [a],
+    );
+    const chain = decided.rows[0].details.chain as Array<{ as: string; id: string; role?: string }>;
+    expect(chain.slice(-2)).toMatchObject([
+      { as: 'reviewer', id: 'user:dr.house@goodhealth.example.org', role: 'medical_director' },
+      { as: 'connector', channel: 'x12' },
+    ]);
   });
 
   it('two distinct approvers: the first approval is recorded (202), a second click by the same person counts once, the second person submits', async () => {

@@ -120,8 +120,9 @@ export interface NewAttempt {
 
 export interface X12Store {
   /**
-   * Next ISA13 and GS06 for a sender/receiver pair: unique and persisted, safe under concurrent callers. With them,
-   * in the same round trip, the id for the exchange's submission record (recordAttempt's `id`).
+   * Next ISA13 and GS06 for a sender/receiver pair, and the id for the exchange's submission record
+   * (recordAttempt's `id`): unique across callers and processes. Taken from a block this process reserved (one
+   * statement per block, issue #17), in order within the process.
    */
   allocateControlNumbers(
     senderId: string,
@@ -157,35 +158,91 @@ export interface X12Store {
 const columns =
   'id, tenant_id, case_id, payer_id, channel, purpose, trace_number, attempt, status, interchange_control_number, group_control_number, payload_id, request, response, outcome, error_code, created_at, completed_at';
 
+/** ISA13 is nine digits: after this, numbering starts again at 1. */
+const maxControlNumber = 999_999_999;
+/** Control numbers (and submission ids) a process reserves at a time: one statement per this many exchanges. */
+export const defaultControlNumberBlock = 100;
+
+interface ControlNumberBlock {
+  readonly interchange: number;
+  readonly group: number;
+  readonly submissionIds: readonly number[];
+  used: number;
+}
+
 export function createX12Store(
   db: Pick<pg.Pool, 'query'> | Sql,
-  options: { phi: Pick<PhiCipher, 'sealText' | 'openText'>; pool?: pg.Pool },
+  options: {
+    phi: Pick<PhiCipher, 'sealText' | 'openText'>;
+    pool?: pg.Pool;
+    /** How many control numbers to reserve at a time (defaultControlNumberBlock); 1 takes them one by one. */
+    controlNumberBlock?: number;
+  },
 ): X12Store {
   const { phi } = options;
+  const blockSize = options.controlNumberBlock ?? defaultControlNumberBlock;
+  const blocks = new Map<string, ControlNumberBlock>();
+  const refills = new Map<string, Promise<void>>();
+
+  /**
+   * Reserves the next `blockSize` interchange and group numbers of a pair, and as many submission ids, in one
+   * statement. The numbers of a block are handed out in order by this process only; another process reserves its
+   * own block, so numbers stay unique across processes (not in time order across them), and those of a block not
+   * used up before the process ends are skipped (X12 asks ISA13 to be unique, not gap-free).
+   */
+  async function reserveBlock(senderId: string, receiverId: string, at: Date): Promise<ControlNumberBlock> {
+    const { rows } = await db
+      .query<{ kind: 'interchange' | 'group'; last_value: number; submission_ids: string[] }>(
+        `WITH reserved AS (
+           INSERT INTO x12_control_numbers (sender_id, receiver_id, kind, last_value, updated_at)
+             VALUES ($1, $2, 'interchange', $4, $3), ($1, $2, 'group', $4, $3)
+           ON CONFLICT (sender_id, receiver_id, kind) DO UPDATE
+             SET last_value = CASE WHEN x12_control_numbers.last_value > ${maxControlNumber} - $4 THEN $4
+                                   ELSE x12_control_numbers.last_value + $4 END,
+                 updated_at = EXCLUDED.updated_at
+           RETURNING kind, last_value)
+         SELECT kind, last_value,
+                (SELECT array_agg(nextval(pg_get_serial_sequence('payer_submissions', 'id')) ORDER BY n)
+                   FROM generate_series(1, $4::int) AS n)::text[] AS submission_ids
+           FROM reserved`,
+        [senderId, receiverId, at, blockSize],
+      )
+      .catch((error) => persistError(error, 'allocate X12 control numbers'));
+    // The block is the `blockSize` numbers up to the new last value (after a wrap: 1 to blockSize).
+    const first = (kind: string) => Number(rows.find((r) => r.kind === kind)!.last_value) - blockSize + 1;
+    return {
+      interchange: first('interchange'),
+      group: first('group'),
+      submissionIds: rows[0]!.submission_ids.map(Number),
+      used: 0,
+    };
+  }
+
   return {
     async allocateControlNumbers(senderId, receiverId, at) {
-      const { rows } = await db
-        .query<{ kind: 'interchange' | 'group'; last_value: number; submission_id: number }>(
-          `WITH allocated AS (
-             INSERT INTO x12_control_numbers (sender_id, receiver_id, kind, last_value, updated_at)
-               VALUES ($1, $2, 'interchange', 1, $3), ($1, $2, 'group', 1, $3)
-             ON CONFLICT (sender_id, receiver_id, kind) DO UPDATE
-               SET last_value = CASE WHEN x12_control_numbers.last_value >= 999999999 THEN 1
-                                     ELSE x12_control_numbers.last_value + 1 END,
-                   updated_at = EXCLUDED.updated_at
-             RETURNING kind, last_value)
-           SELECT kind, last_value,
-                  (SELECT nextval(pg_get_serial_sequence('payer_submissions', 'id')))::bigint AS submission_id
-             FROM allocated`,
-          [senderId, receiverId, at],
-        )
-        .catch((error) => persistError(error, 'allocate X12 control numbers'));
-      const value = (kind: string) => Number(rows.find((r) => r.kind === kind)!.last_value);
-      return {
-        interchange: value('interchange'),
-        group: value('group'),
-        submissionId: Number(rows[0]!.submission_id),
-      };
+      const key = `${senderId}\u0000${receiverId}`;
+      for (;;) {
+        const block = blocks.get(key);
+        if (block && block.used < block.submissionIds.length) {
+          const i = block.used++;
+          return {
+            interchange: block.interchange + i,
+            group: block.group + i,
+            submissionId: block.submissionIds[i]!,
+          };
+        }
+        // One refill per pair at a time: concurrent callers wait for it and share its numbers.
+        let refill = refills.get(key);
+        if (!refill) {
+          refill = reserveBlock(senderId, receiverId, at)
+            .then((reserved) => {
+              blocks.set(key, reserved);
+            })
+            .finally(() => refills.delete(key));
+          refills.set(key, refill);
+        }
+        await refill;
+      }
     },
 
     async recordAttempt(attempt) {

@@ -56,11 +56,51 @@ describe('x12 control numbers', () => {
 
   it('wraps after 999999999 (ISA13 is nine digits)', async () => {
     await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at);
-    await db.pool.query(`UPDATE x12_control_numbers SET last_value = 999999999 WHERE receiver_id = 'RCV-W'`);
-    expect(await store.allocateControlNumbers('PAGATEWAY', 'RCV-W', at)).toMatchObject({
-      interchange: 1,
-      group: 1,
-    });
+    await db.pool.query(`UPDATE x12_control_numbers SET last_value = 999999995 WHERE receiver_id = 'RCV-W'`);
+    // A process started now (this one still holds the rest of its block): a block of 8 would pass the limit.
+    const next = createX12Store(db.pool, { phi: testVault(db).phi, controlNumberBlock: 8 });
+    const numbers = [];
+    for (let i = 0; i < 3; i++) numbers.push(await next.allocateControlNumbers('PAGATEWAY', 'RCV-W', at));
+    expect(numbers.map((n) => [n.interchange, n.group])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+  });
+
+  it('reserves numbers in blocks: one statement per block, unique across processes, in order within each', async () => {
+    const blockSize = 5;
+    let statements = 0;
+    const counting = {
+      query: (...args: Parameters<typeof db.pool.query>) => {
+        statements++;
+        return (db.pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as typeof db.pool;
+    // Two gateway processes, each with its own store, sharing the database.
+    const one = createX12Store(counting, { phi: testVault(db).phi, controlNumberBlock: blockSize });
+    const two = createX12Store(counting, { phi: testVault(db).phi, controlNumberBlock: blockSize });
+    const [fromOne, fromTwo] = await Promise.all(
+      [one, two].map((s) =>
+        Promise.all(Array.from({ length: 12 }, () => s.allocateControlNumbers('PAGATEWAY', 'RCV-P', at))),
+      ),
+    );
+    const all = [...fromOne!, ...fromTwo!];
+    expect(new Set(all.map((n) => n.interchange)).size).toBe(24);
+    expect(new Set(all.map((n) => n.group)).size).toBe(24);
+    expect(new Set(all.map((n) => n.submissionId)).size).toBe(24);
+    expect(statements).toBe(2 * Math.ceil(12 / blockSize)); // 3 blocks each, not 12 statements each
+    for (const numbers of [fromOne!, fromTwo!]) {
+      const interchanges = numbers.map((n) => n.interchange);
+      expect(interchanges).toEqual([...interchanges].sort((a, b) => a - b));
+      const ids = numbers.map((n) => n.submissionId);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    }
+    // Nothing handed out lies beyond what the pair's row says was reserved.
+    const { rows } = await db.pool.query<{ last_value: string }>(
+      `SELECT last_value FROM x12_control_numbers WHERE receiver_id = 'RCV-P' AND kind = 'interchange'`,
+    );
+    expect(Math.max(...all.map((n) => n.interchange))).toBeLessThanOrEqual(Number(rows[0]!.last_value));
   });
 });
 

@@ -787,28 +787,39 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
 
     async submit(request, ctx) {
       const channel = channelOf(ctx);
-      const known = await resolveOpenAttempt(request, ctx, channel);
-      if (known) return known;
       const batch = channel.clearinghouse.processingMode === 'Batch';
-      return withRetries(
-        channel,
-        async () => {
-          const { record, response } = await exchange(
-            'submit',
-            ctx,
-            channel,
-            (opts) => build278(request, opts),
-            PayloadType.request278,
-            batch ? 'Batch' : 'RealTime',
-          );
-          return settle(record, response, request, ctx, channel);
-        },
-        async (error) => {
-          // The last attempt may have reached the payer: ask before sending another.
-          if (!error.outcomeUnknown) return undefined;
-          return resolveOpenAttempt(request, ctx, channel);
-        },
-      );
+      const send = () =>
+        withRetries(
+          channel,
+          async () => {
+            const { record, response } = await exchange(
+              'submit',
+              ctx,
+              channel,
+              (opts) => build278(request, opts),
+              PayloadType.request278,
+              batch ? 'Batch' : 'RealTime',
+            );
+            return settle(record, response, request, ctx, channel);
+          },
+          async (error) => {
+            // The last attempt may have reached the payer: ask before sending another.
+            if (!error.outcomeUnknown) return undefined;
+            return resolveOpenAttempt(request, ctx, channel);
+          },
+        );
+      try {
+        // Usually the case has no earlier submit whose fate is open, so none is looked for first (a read per
+        // submission, issue #17): the attempt's record, written before anything is sent, is refused while one is
+        // live (the unique index payer_submissions_one_live), and only then is the earlier one resolved.
+        return await send();
+      } catch (error) {
+        if (!(error instanceof ClearinghouseError && error.code === 'PAGW_X12_LIVE_SUBMISSION_EXISTS'))
+          throw error;
+        const known = await resolveOpenAttempt(request, ctx, channel);
+        if (known) return known;
+        return send();
+      }
     },
 
     async inquire(request, ctx) {

@@ -269,12 +269,17 @@ export function createPasConnector(options: PasConnectorOptions): PayerConnector
       });
       throw error;
     }
-    await store.complete(record, {
-      status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
-      response: response.text,
-      outcome,
-      at: clock.now(),
-    });
+    // With the step's own transaction when the step holds writes (src/store/held-writes.ts).
+    await store.complete(
+      record,
+      {
+        status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
+        response: response.text,
+        outcome,
+        at: clock.now(),
+      },
+      { withStep: true },
+    );
     return outcome;
   }
 

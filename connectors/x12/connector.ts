@@ -558,12 +558,17 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
       });
       throw error;
     }
-    await store.complete(record, {
-      status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
-      response: response.envelope.Payload ?? '',
-      outcome,
-      at: clock.now(),
-    });
+    // With the step's own transaction when the step holds writes (src/store/held-writes.ts).
+    await store.complete(
+      record,
+      {
+        status: outcome.kind === 'rejected' ? 'rejected' : 'answered',
+        response: response.envelope.Payload ?? '',
+        outcome,
+        at: clock.now(),
+      },
+      { withStep: true },
+    );
     return outcome;
   }
 
@@ -775,12 +780,11 @@ export function createX12Connector(options: X12ConnectorOptions): X12Connector {
           throw new ClearinghouseError('PAGW_X12_CORE_MALFORMED', 'The answer to a 270 holds no 271');
         }
         const result = eligibilityOf(answer, request);
-        await store.complete(record, {
-          status: 'answered',
-          response: response.envelope.Payload ?? '',
-          outcome: result,
-          at: clock.now(),
-        });
+        await store.complete(
+          record,
+          { status: 'answered', response: response.envelope.Payload ?? '', outcome: result, at: clock.now() },
+          { withStep: true },
+        );
         return result;
       });
     },

@@ -9,8 +9,10 @@
  */
 import type pg from 'pg';
 import { PersistError } from '../../src/errors/index.ts';
+import type { HeldWrites } from '../../src/store/held-writes.ts';
 import { openSubmissionPayloads, submissionPayloadBinding } from '../../src/store/payer-payloads.ts';
 import { type Sql, withTransaction } from '../../src/store/sql.ts';
+import type { Statement } from '../../src/store/together.ts';
 import type { PhiCipher, PhiUse } from '../../src/vault/phi.ts';
 
 export { openSubmissionPayloads, submissionPayloadBinding };
@@ -134,9 +136,16 @@ export interface X12Store {
    * same case fails with PAGW_X12_LIVE_SUBMISSION_EXISTS (the unique index payer_submissions_one_live).
    */
   recordAttempt(attempt: NewAttempt): Promise<SubmissionRecord>;
-  /** Records how an attempt ended. Give the record (its tenant is known) rather than the id to save a read. */
+  /**
+   * Records how an attempt ended. Give the record (its tenant is known) rather than the id to save a read.
+   * `withStep`: the payer's answer to the step running for the case: the record goes with the step's own
+   * transaction when the step holds writes (HeldWrites, src/store/held-writes.ts), else now.
+   */
   complete(
-    submission: number | Pick<SubmissionRecord, 'id' | 'tenant'>,
+    submission:
+      | number
+      | Pick<SubmissionRecord, 'id' | 'tenant'>
+      | Pick<SubmissionRecord, 'id' | 'tenant' | 'caseId'>,
     result: {
       status: Exclude<SubmissionStatus, 'sending'>;
       response?: string;
@@ -144,6 +153,7 @@ export interface X12Store {
       errorCode?: string;
       at: Date;
     },
+    options?: { withStep?: boolean },
   ): Promise<void>;
   latest(caseId: string, purpose: SubmissionPurpose): Promise<SubmissionRecord | undefined>;
   forCase(caseId: string): Promise<SubmissionRecord[]>;
@@ -177,6 +187,8 @@ export function createX12Store(
     pool?: pg.Pool;
     /** How many control numbers to reserve at a time (defaultControlNumberBlock); 1 takes them one by one. */
     controlNumberBlock?: number;
+    /** Where `complete(…, { withStep: true })` leaves its write for the case's running step. */
+    held?: HeldWrites;
   },
 ): X12Store {
   const { phi } = options;
@@ -304,7 +316,7 @@ export function createX12Store(
       }
     },
 
-    async complete(submission, result) {
+    async complete(submission, result, completeOptions = {}) {
       const id = typeof submission === 'number' ? submission : submission.id;
       let response: string | null = null;
       if (result.response !== undefined) {
@@ -320,21 +332,24 @@ export function createX12Store(
         if (tenant)
           response = await phi.sealText(tenant, submissionPayloadBinding(id, 'response'), result.response);
       }
+      const write: Statement = {
+        text: `UPDATE payer_submissions
+                  SET status = $2, response = coalesce($3, response), outcome = coalesce($4, outcome),
+                      error_code = coalesce($5, error_code), completed_at = $6
+                WHERE id = $1`,
+        values: [
+          id,
+          result.status,
+          response,
+          result.outcome === undefined ? null : JSON.stringify(result.outcome),
+          result.errorCode ?? null,
+          result.at,
+        ],
+      };
+      const caseId = typeof submission !== 'number' && 'caseId' in submission ? submission.caseId : undefined;
+      if (completeOptions.withStep && caseId && options.held?.hold(caseId, write)) return;
       await db
-        .query(
-          `UPDATE payer_submissions
-              SET status = $2, response = coalesce($3, response), outcome = coalesce($4, outcome),
-                  error_code = coalesce($5, error_code), completed_at = $6
-            WHERE id = $1`,
-          [
-            id,
-            result.status,
-            response,
-            result.outcome === undefined ? null : JSON.stringify(result.outcome),
-            result.errorCode ?? null,
-            result.at,
-          ],
-        )
+        .query(write.text, [...write.values])
         .catch((error) => persistError(error, 'complete a payer submission'));
     },
 

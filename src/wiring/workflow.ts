@@ -21,6 +21,7 @@ import type { Notifier } from '../outbound/email/notifier.ts';
 import { type CaseOutboundPlanner, createCaseOutboundPlanner } from '../outbound/planner.ts';
 import { createTaskOutboundPlanner, type TaskOutboundPlanner } from '../outbound/tasks/task-outbound.ts';
 import { loadTenantDirectory, type TenantDirectory } from '../outbound/tenant-loader.ts';
+import { HeldWrites } from '../store/held-writes.ts';
 import { type CaseRecord, type Database, REVIEW_EXPIRE } from '../store/index.ts';
 import type { TimerHandler } from '../store/timers.ts';
 import type { Vault } from '../vault/vault.ts';
@@ -106,8 +107,10 @@ export function wireWorkflow(deps: {
       ...(config.smtp ? { notifications: config.topics.notifications } : {}),
     },
   });
-  // One submissions log for every channel (payer_submissions): the one-live-submission rule spans channels.
-  const store = createX12Store(db.pool, { phi: deps.vault.phi });
+  // One submissions log for every channel (payer_submissions): the one-live-submission rule spans channels. The
+  // record of a payer's answer goes with the step's own transaction (src/store/held-writes.ts).
+  const heldWrites = new HeldWrites();
+  const store = createX12Store(db.pool, { phi: deps.vault.phi, held: heldWrites });
   const x12 = createX12Connector({
     store,
     clock,
@@ -235,6 +238,7 @@ export function wireWorkflow(deps: {
     outbound,
     gateFor,
     exceptions,
+    heldWrites,
   });
   /** The gate an edited request needs: routed and evaluated again (its cost or class may have changed). */
   const regate = (record: CaseRecord, key: string, at: Date) => {

@@ -20,8 +20,9 @@ import type { DelegationLink } from '../audit/delegation.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
 import type { AdvancerExceptions } from '../exceptions/transition-tasks.ts';
-import type { Logger } from '../log/logger.ts';
+import { describeError, type Logger } from '../log/logger.ts';
 import type { CaseOutboundPlanner } from '../outbound/planner.ts';
+import type { HeldWrites } from '../store/held-writes.ts';
 import {
   AWAITING_PUBLICATION,
   type CaseRecord,
@@ -47,6 +48,7 @@ import {
   writeTransitionOutbound,
 } from '../store/index.ts';
 import { raiseAfterCommit } from '../store/signals.ts';
+import type { Statement } from '../store/together.ts';
 import { type CaseState, canTransition } from '../workflow/case-state-machine.ts';
 import {
   advanceableStates,
@@ -111,6 +113,11 @@ export interface CaseAdvancerDeps {
    * transitions, written in their transactions; and what happens when a pended case reaches its inquiry limit.
    */
   exceptions?: AdvancerExceptions;
+  /**
+   * Where the connectors leave the record of a payer's answer for the step's own transaction (HeldWrites): one
+   * round trip and commit fewer per exchange. Without it they commit it alone.
+   */
+  heldWrites?: HeldWrites;
 }
 
 /** States whose next step may call a payer (eligibility, 278, 278 inquiry); others only write the database. */
@@ -275,6 +282,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     waitFirst?: (tx: Tx, at: Date) => Promise<boolean>,
   ): Promise<void> {
     const at = clock.now();
+    const held = heldForStep(record.id);
     const applied = await withTransaction(db.pool, async (tx) => {
       if (waitFirst && (await waitFirst(tx, at))) return false;
       const audit: AuditEntry[] = [...extraAudit];
@@ -335,9 +343,12 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
         const next = advanceTimer(record, dueAt, stepLaneFor(result.after.state), plan.nextStepPayload);
         last.push(scheduleTimerStatement(tx, next, at));
       }
-      await runTogether(tx, [...last, ...auditInsertStatements(audit)], { thenCommit: true });
+      // With them, the connectors' records of the payer's answer (HeldWrites).
+      await held.committing(() =>
+        runTogether(tx, [...held.take(), ...last, ...auditInsertStatements(audit)], { thenCommit: true }),
+      );
       return true;
-    });
+    }).finally(held.release);
     if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
   }
 
@@ -347,6 +358,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     lane: StepLane = 'payer',
     payload?: Record<string, unknown>,
   ): Promise<void> {
+    const held = heldForStep(timer.caseId);
     await withTransaction(db.pool, async (tx) => {
       const next =
         nextStepAt && timer.caseId
@@ -358,8 +370,34 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
               ),
             ]
           : [];
-      await runTogether(tx, [completeTimerStatement(timer.id), ...next], { thenCommit: true });
-    });
+      await held.committing(() =>
+        runTogether(tx, [...held.take(), completeTimerStatement(timer.id), ...next], { thenCommit: true }),
+      );
+    }).finally(held.release);
+  }
+
+  /**
+   * The writes held for a case's running step (HeldWrites), for one transaction: `take` them into its last
+   * statement and run that through `committing`; `release` (when the transaction has ended) gives them back when
+   * it did not commit them, for the step's end to write.
+   */
+  function heldForStep(caseId: string | null) {
+    let taken: Statement[] = [];
+    let committed = false;
+    const writes = caseId ? deps.heldWrites : undefined;
+    return {
+      take(): Statement[] {
+        taken = writes?.take(caseId!) ?? [];
+        return taken;
+      },
+      async committing(work: () => Promise<void>): Promise<void> {
+        await work();
+        committed = true;
+      },
+      release(): void {
+        if (!committed && taken.length > 0) writes?.giveBack(caseId!, taken);
+      },
+    };
   }
 
   /**
@@ -705,7 +743,25 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     );
   }
 
+  /** A step, holding the connectors' records of the payer's answers for its transaction (HeldWrites). */
   async function run(timer: ClaimedTimer, prepared?: CaseRecord | null): Promise<void> {
+    const writes = deps.heldWrites;
+    if (!timer.caseId || !writes) return runStep(timer, prepared);
+    writes.begin(timer.caseId);
+    try {
+      await runStep(timer, prepared);
+    } finally {
+      // What the step did not commit (it failed, or ended without a transaction of its own) is written alone.
+      const rest = writes.end(timer.caseId);
+      if (rest.length > 0)
+        await runTogether(db.pool, rest).catch((error: unknown) =>
+          // The exchanges stay `sending`: the next attempt reconciles them with the payer by trace number.
+          logger.warn({ caseId: timer.caseId, ...describeError(error) }, 'could not record a payer answer'),
+        );
+    }
+  }
+
+  async function runStep(timer: ClaimedTimer, prepared?: CaseRecord | null): Promise<void> {
     if (!timer.caseId) return finish(timer);
     const record = prepared !== undefined ? prepared : await getCase(db.pool, timer.tenant, timer.caseId);
     if (!record) return finish(timer);

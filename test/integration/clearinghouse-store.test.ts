@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createX12Store, type X12Store } from '../../connectors/x12/store.ts';
-import type { Database } from '../../src/store/index.ts';
+import { HeldWrites } from '../../src/store/held-writes.ts';
+import { type Database, runTogether, withTransaction } from '../../src/store/index.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import { testVault } from '../helpers/vault.ts';
 
@@ -21,7 +22,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const attempt = (caseId: string, purpose: 'submit' | 'inquire' = 'submit') => ({
+const attempt = (caseId: string, purpose: 'submit' | 'inquire' | 'eligibility' = 'submit') => ({
   tenant: 'clinic-a',
   caseId,
   payerId: 'example-health-plan',
@@ -175,5 +176,44 @@ describe('payer submissions log', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect((await store.forCase(caseId)).filter((r) => r.purpose === 'submit')).toHaveLength(1);
+  });
+
+  it('leaves the record of a payer answer to the running step of its case: with its transaction, or alone at its end', async () => {
+    const held = new HeldWrites();
+    const holding = createX12Store(db.pool, { phi: testVault(db).phi, held });
+    const status = async (id: number) =>
+      (await db.pool.query('SELECT status FROM payer_submissions WHERE id = $1', [id])).rows[0].status;
+
+    // No step of the case is running: written at once.
+    const alone = await holding.recordAttempt(attempt(randomUUID(), 'inquire'));
+    await holding.complete(alone, { status: 'answered', at }, { withStep: true });
+    expect(await status(alone.id)).toBe('answered');
+
+    // A step is running: held, then committed with the step's transaction.
+    const caseId = randomUUID();
+    held.begin(caseId);
+    const first = await holding.recordAttempt(attempt(caseId, 'eligibility'));
+    await holding.complete(first, { status: 'answered', response: 'ISA*271', at }, { withStep: true });
+    expect(await status(first.id)).toBe('sending');
+    await withTransaction(db.pool, (tx) => runTogether(tx, held.take(caseId), { thenCommit: true }));
+    expect(await status(first.id)).toBe('answered');
+    expect(await holding.openPayloads(first.id, { reader: 'system:test' })).toMatchObject({
+      response: 'ISA*271',
+    });
+
+    // The step fails after the payer answered: what it held is handed back at its end, to be written alone.
+    const second = await holding.recordAttempt(attempt(caseId));
+    await holding.complete(second, { status: 'rejected', at }, { withStep: true });
+    const taken = held.take(caseId);
+    held.giveBack(caseId, taken); // its transaction rolled back
+    const rest = held.end(caseId);
+    expect(rest).toHaveLength(1);
+    expect(await status(second.id)).toBe('sending');
+    await runTogether(db.pool, rest);
+    expect(await status(second.id)).toBe('rejected');
+    // After the step's end nothing is held for the case.
+    const third = await holding.recordAttempt(attempt(caseId, 'inquire'));
+    await holding.complete(third, { status: 'answered', at }, { withStep: true });
+    expect(await status(third.id)).toBe('answered');
   });
 });

@@ -7,15 +7,13 @@
  * Channel choice (./channel-step.ts): eligibility and submission go to the first of the payer's channels that can
  * take the case, falling back after a failure that leaves nothing at the payer, and recording why; a channel that
  * may hold the request pins the case (reconciled there); follow-up goes to the channel that took it.
+ *
+ * The workflow's own steps are here; what a step writes is in ./case-step-writes.ts, and the steps a timer's
+ * payload starts (withdraw, documents, appeals, a changed order, a recheck) in ./case-follow-up-steps.ts.
  */
 
 import { operationOutcomeFor } from '../api/operation-outcome.ts';
-import {
-  type Actor,
-  type AuditEntry,
-  appendAuditEntries,
-  auditInsertStatements,
-} from '../audit/audit-log.ts';
+import { type AuditEntry, appendAuditEntries } from '../audit/audit-log.ts';
 import type { DelegationLink } from '../audit/delegation.ts';
 import type { Clock } from '../clock.ts';
 import { GatewayError } from '../errors/index.ts';
@@ -24,46 +22,29 @@ import { describeError, type Logger } from '../log/logger.ts';
 import type { CaseOutboundPlanner } from '../outbound/planner.ts';
 import type { HeldWrites } from '../store/held-writes.ts';
 import {
-  AWAITING_PUBLICATION,
   type CaseRecord,
   completeTimer,
-  completeTimerStatement,
   type Database,
   getCase,
   getCases,
-  holdOutboxRows,
-  isRetryContextEvent,
   listGates,
   listReviewHistory,
-  openGate,
-  type RetryContextFacts,
-  retryContextColumnsSql,
   runTogether,
-  scheduleTimer,
-  scheduleTimerStatement,
-  type TimerSpec,
-  type Tx,
-  transitionCase,
   withTransaction,
-  writeTransitionOutbound,
 } from '../store/index.ts';
-import { raiseAfterCommit } from '../store/signals.ts';
-import type { Statement } from '../store/together.ts';
-import { type CaseState, canTransition } from '../workflow/case-state-machine.ts';
+import { canTransition } from '../workflow/case-state-machine.ts';
 import {
   advanceableStates,
   DEFAULT_PENDED_CHECK_MS,
   planAfterEligibility,
   planAfterEligibilityChecked,
   planAfterSubmission,
-  planDecisionUpdate,
   planKeyMismatch,
   planRouting,
   type Routing,
   type TransitionPlan,
   traceNumberFor,
 } from '../workflow/case-workflow.ts';
-import { decisionChanged } from '../workflow/decision-updates.ts';
 import { planInformationRequest } from '../workflow/information-requests.ts';
 import type {
   EligibilityResult,
@@ -75,17 +56,15 @@ import type {
 import type { GateSpec } from '../workflow/review/gate.ts';
 import { payerRuleGate } from '../workflow/review/payer-rule-gate.ts';
 import { submissionKeyFor } from '../workflow/review/submission-key.ts';
+import { createFollowUpSteps } from './case-follow-up-steps.ts';
+import { createStepWrites, workflowActor } from './case-step-writes.ts';
 import type { ChannelSelector } from './channel-selector.ts';
 import { createChannelStep } from './channel-step.ts';
-import type { ClaimedTimer, StepKind, StepLane } from './step-worker.ts';
+import type { ClaimedTimer, StepKind } from './step-worker.ts';
 import { approverLinks as approverLinksOf, readSubmitStepFacts } from './submit-step-facts.ts';
 
-export const WORKFLOW_ADVANCE = 'workflow.advance';
+export { scheduleAdvance, stepLaneFor, WORKFLOW_ADVANCE } from './case-step-writes.ts';
 export const SLA_CHECK = 'sla.check';
-/** A decided case re-checks its events' publication this long after, unless the relay wakes it first (it does). */
-const PUBLICATION_FALLBACK_MS = 5000;
-
-const workflowActor: Actor = { id: 'system:workflow' };
 
 export interface CaseAdvancerDeps {
   db: Database;
@@ -118,45 +97,6 @@ export interface CaseAdvancerDeps {
    * round trip and commit fewer per exchange. Without it they commit it alone.
    */
   heldWrites?: HeldWrites;
-}
-
-/** States whose next step may call a payer (eligibility, 278, 278 inquiry); others only write the database. */
-const payerStepStates: ReadonlySet<string> = new Set(['validated', 'submitted', 'pended']);
-
-/** The step worker lane of a case's next step, from the state it will be in (unknown states: 'payer'). */
-export function stepLaneFor(state: string): StepLane {
-  return payerStepStates.has(state) || !advanceableStates.has(state as CaseState) ? 'payer' : 'local';
-}
-
-/**
- * Schedules the next advance of a case inside the caller's transaction. `lane` says whether the step may call a
- * payer (default) or only writes the database (src/workers/step-worker.ts).
- */
-export async function scheduleAdvance(
-  tx: Pick<Tx, 'query'>,
-  record: { tenant: string; id: string },
-  dueAt: Date,
-  at: Date,
-  lane: StepLane = 'payer',
-  payload?: Record<string, unknown>,
-): Promise<void> {
-  await scheduleTimer(tx, advanceTimer(record, dueAt, lane, payload), at);
-}
-
-function advanceTimer(
-  record: { tenant: string; id: string },
-  dueAt: Date,
-  lane: StepLane,
-  payload?: Record<string, unknown>,
-): TimerSpec {
-  return {
-    tenant: record.tenant,
-    caseId: record.id,
-    kind: WORKFLOW_ADVANCE,
-    dueAt,
-    lane,
-    ...(payload ? { payload } : {}),
-  };
 }
 
 export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord | null> {
@@ -269,174 +209,7 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     return true;
   }
 
-  /**
-   * Applies a plan: transition, outbound events, next step, timer done — one transaction. `waitFirst`, when given,
-   * runs first in the same transaction and may decide the case waits instead (it then completes the timer itself).
-   */
-  async function apply(
-    record: CaseRecord,
-    timer: ClaimedTimer,
-    plan: TransitionPlan,
-    chain?: readonly DelegationLink[],
-    extraAudit: readonly AuditEntry[] = [],
-    waitFirst?: (tx: Tx, at: Date) => Promise<boolean>,
-  ): Promise<void> {
-    const at = clock.now();
-    const held = heldForStep(record.id);
-    const applied = await withTransaction(db.pool, async (tx) => {
-      if (waitFirst && (await waitFirst(tx, at))) return false;
-      const audit: AuditEntry[] = [...extraAudit];
-      // The outbox rows it writes (status event, ClaimResponse, task events …) are held back and written with the
-      // step's last writes below, in order, in one statement.
-      // The retry context's facts are read by the transition's own statement when nothing this step writes
-      // before the status event can change them: no gate opened, and not an event the context reads.
-      const factsAlong = deps.outbound !== undefined && !plan.gate && !isRetryContextEvent(plan.data);
-      const { result, writeHeld } = await holdOutboxRows(tx, async () => {
-        const result = await transitionCase(tx, {
-          tenant: record.tenant,
-          caseId: record.id,
-          event: plan.event,
-          actor: workflowActor,
-          at,
-          data: plan.data,
-          patch: plan.patch,
-          expectedVersion: record.version,
-          asRead: record,
-          auditTo: audit,
-          ...(chain ? { chain } : {}),
-          ...(factsAlong ? { alsoSelect: retryContextColumnsSql } : {}),
-        });
-        if (plan.gate)
-          await openGate(tx, {
-            tenant: record.tenant,
-            caseId: record.id,
-            caseVersion: result.after.version,
-            at,
-            spec: plan.gate,
-          });
-        // After the gate, so the status event's retry context counts it.
-        await writeTransitionOutbound(tx, deps.outbound, {
-          event: plan.event,
-          after: result.after,
-          previousState: result.before.state,
-          at,
-          ...(result.alsoRead ? { facts: result.alsoRead as unknown as RetryContextFacts } : {}),
-        });
-        // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
-        await deps.exceptions?.onTransition(tx, {
-          event: plan.event,
-          data: plan.data ?? {},
-          after: result.after,
-          at,
-          audit,
-        });
-        return result;
-      });
-      // The held outbox rows, the step's own timer done, the next step, the audit rows: one statement (nothing in
-      // this transaction reads them back).
-      const last = [...writeHeld, completeTimerStatement(timer.id)];
-      if (plan.nextStepInMs !== undefined) {
-        // A next step due at once keeps the case's place in the queue (due at its creation): under a backlog the
-        // oldest case moves on first, whatever its stage, instead of every case waiting for the whole backlog to
-        // pass each stage (issue #17).
-        const dueAt = plan.nextStepInMs === 0 ? record.createdAt : new Date(at.getTime() + plan.nextStepInMs);
-        const next = advanceTimer(record, dueAt, stepLaneFor(result.after.state), plan.nextStepPayload);
-        last.push(scheduleTimerStatement(tx, next, at));
-      }
-      // With them, the connectors' records of the payer's answer (HeldWrites).
-      await held.committing(() =>
-        runTogether(tx, [...held.take(), ...last, ...auditInsertStatements(audit)], { thenCommit: true }),
-      );
-      return true;
-    }).finally(held.release);
-    if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
-  }
-
-  async function finish(
-    timer: ClaimedTimer,
-    nextStepAt?: Date,
-    lane: StepLane = 'payer',
-    payload?: Record<string, unknown>,
-  ): Promise<void> {
-    const held = heldForStep(timer.caseId);
-    await withTransaction(db.pool, async (tx) => {
-      const next =
-        nextStepAt && timer.caseId
-          ? [
-              scheduleTimerStatement(
-                tx,
-                advanceTimer({ tenant: timer.tenant, id: timer.caseId }, nextStepAt, lane, payload),
-                clock.now(),
-              ),
-            ]
-          : [];
-      await held.committing(() =>
-        runTogether(tx, [...held.take(), completeTimerStatement(timer.id), ...next], { thenCommit: true }),
-      );
-    }).finally(held.release);
-  }
-
-  /**
-   * The writes held for a case's running step (HeldWrites), for one transaction: `take` them into its last
-   * statement and run that through `committing`; `release` (when the transaction has ended) gives them back when
-   * it did not commit them, for the step's end to write.
-   */
-  function heldForStep(caseId: string | null) {
-    let taken: Statement[] = [];
-    let committed = false;
-    const writes = caseId ? deps.heldWrites : undefined;
-    return {
-      take(): Statement[] {
-        taken = writes?.take(caseId!) ?? [];
-        return taken;
-      },
-      async committing(work: () => Promise<void>): Promise<void> {
-        await work();
-        committed = true;
-      },
-      release(): void {
-        if (!committed && taken.length > 0) writes?.giveBack(caseId!, taken);
-      },
-    };
-  }
-
-  /**
-   * A decided case is delivered once its events are published. While some are not, the step waits without a fixed
-   * wait: the relay wakes it as it publishes them (AWAITING_PUBLICATION), the due time below is only a fallback for
-   * a relay that cannot publish. Returns true when the case waits (this timer done, the next one scheduled). Runs
-   * in the transaction that delivers the case when nothing is left to publish (one transaction, not two).
-   */
-  async function awaitPublication(
-    tx: Tx,
-    record: CaseRecord,
-    timer: ClaimedTimer,
-    at: Date,
-  ): Promise<boolean> {
-    // FOR UPDATE waits for a relay publishing these rows right now (PostgreSQL: it holds their locks until it has
-    // marked them), so either they read as published here, or the relay has not claimed them yet and will see the
-    // timer this transaction writes when it marks them.
-    const { rows } = await tx.query(
-      'SELECT id FROM outbox WHERE case_id = $1 AND published_at IS NULL FOR UPDATE',
-      [record.id],
-    );
-    if (rows.length === 0) return false;
-    const fallback = new Date(at.getTime() + PUBLICATION_FALLBACK_MS);
-    await runTogether(
-      tx,
-      [
-        scheduleTimerStatement(
-          tx,
-          advanceTimer(record, fallback, 'local', { [AWAITING_PUBLICATION]: true }),
-          at,
-        ),
-        completeTimerStatement(timer.id),
-      ],
-      { thenCommit: true }, // the delivering transaction's last write (apply's waitFirst)
-    );
-    // A relay round that skipped the rows this transaction locked goes again once it commits.
-    raiseAfterCommit(tx, 'outbox');
-    return true;
-  }
+  const { apply, finish, awaitPublication } = createStepWrites(deps);
 
   /**
    * A pended case stays pended: ask again on the payer's schedule, counting the inquiries in the timer's payload —
@@ -485,248 +258,20 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     };
   }
 
-  /**
-   * The EHR cancelled the order of a case the payer holds (src/exceptions/cancellations.ts): withdraw it at the payer
-   * (278 with certification type 3, PAS cancel, the portal's withdraw flow), then `cancelled` with the payer's answer.
-   */
-  async function withdraw(record: CaseRecord, timer: ClaimedTimer): Promise<void> {
-    if (record.state !== 'submitted' && record.state !== 'pended') return finish(timer);
-    const data = { reason: 'ORDER_CANCELLED', via: timer.payload.via ?? null };
-    const routing = deps.route(record, clock.now());
-    if (routing.kind !== 'routed')
-      return apply(record, timer, { event: 'cancelled', data: { ...data, atPayer: false } });
-    // To the channel that took the request (a fallback portal, not the payer's first channel), as documents go.
-    const via = channels.viaCandidate(routing, channels.current(routing, record));
-    const outcome = await connectorFor(via.channel).cancel(record.request, callContext(record, via, timer));
-    return apply(
-      record,
-      timer,
-      {
-        event: 'cancelled',
-        data: {
-          ...data,
-          atPayer: true,
-          payerAnswer: outcome.kind,
-          reviewActionCode: outcome.kind === 'rejected' ? null : (outcome.decision.reviewActionCode ?? null),
-        },
-        ...(outcome.kind === 'decided' ? { patch: { decision: outcome.decision } } : {}),
-      },
-      [connectorLink(via)],
-    );
-  }
-
-  /**
-   * Documents the payer asked for were uploaded and a person sent them (a more_information task): the channel's
-   * connector delivers them (X12 275), then `documents_sent` and an inquiry at once (the payer decides on them).
-   */
-  async function sendDocuments(record: CaseRecord, timer: ClaimedTimer): Promise<void> {
-    if (record.state !== 'pended' || !deps.exceptions) return finish(timer);
-    const routing = deps.route(record, clock.now());
-    if (routing.kind !== 'routed') return finish(timer);
-    // To the channel that took the request (a fallback portal, not the payer's first channel).
-    const via = channels.viaCandidate(routing, channels.current(routing, record));
-    const connector = connectorFor(via.channel);
-    if (!connector.sendAttachments || connector.canSendAttachments?.(via.payer) === false) {
-      // The channel cannot send them (no such method, a portal recipe without an upload flow): the case stays pended
-      // (its follow-up continues) and the documents go back to a person, who sends them to the payer another way.
-      const at = clock.now();
-      await withTransaction(db.pool, async (tx) => {
-        const audit: AuditEntry[] = [];
-        await deps.exceptions!.onDocumentsNotSent(tx, { record, channel: via.channel, at, audit });
-        await completeTimer(tx, timer.id, at);
-        await appendAuditEntries(tx, audit);
-      });
-      logger.warn(
-        { caseId: record.id, channel: via.channel },
-        'the channel cannot send documents: they are left to a person',
-      );
-      return;
-    }
-    const documents = await deps.exceptions.attachmentsToSend(record, `connector:${via.channel}`);
-    if (documents.length === 0) return finish(timer);
-    const { sent } = await connector.sendAttachments(
-      record.request,
-      documents,
-      callContext(record, via, timer),
-    );
-    return apply(
-      record,
-      timer,
-      {
-        event: 'documents_sent',
-        data: {
-          documentIds: documents.map((d) => d.documentId),
-          sent,
-          via: via.channel === 'x12' ? 'x12-275' : via.channel,
-        },
-        nextStepInMs: 0,
-      },
-      [connectorLink(via)],
-    );
-  }
-
-  /**
-   * An approved appeal goes to the payer by its channel (connector `appeal`: X12 278 with an appeal certification type
-   * and the letter in a 275), then `appeal_submitted`; the exceptions module schedules its follow-up.
-   */
-  async function submitAppeal(record: CaseRecord, timer: ClaimedTimer, appealId: string): Promise<void> {
-    // A denial still being delivered: the appeal waits for it.
-    if (record.state === 'decided')
-      return finish(timer, new Date(clock.now().getTime() + 1000), 'payer', timer.payload);
-    if (record.state !== 'delivered' || !deps.exceptions) return finish(timer);
-    const routing = deps.route(record, clock.now());
-    if (routing.kind !== 'routed') return finish(timer);
-    const connector = connectorFor(routing.channel);
-    if (!connector.appeal) {
-      if (!routing.appealEmail)
-        throw new GatewayError(
-          'PAGW_INTERNAL',
-          `The ${routing.channel} connector cannot send an appeal and the payer has no appeal address`,
-          { retriable: false },
-        );
-      // The payer's appeal address, the letter attached; a person records the payer's answer (appeal_outcome).
-      const mailed = await deps.exceptions.mailAppeal(record, appealId, routing.appealEmail, clock.now());
-      if (!mailed) return finish(timer);
-      return apply(record, timer, {
-        event: 'appeal_submitted',
-        data: { appealId, via: 'email', messageId: mailed.messageId },
-      });
-    }
-    const appeal = await deps.exceptions.appealToSend(record, appealId, `connector:${routing.channel}`);
-    if (!appeal) return finish(timer);
-    const outcome = await connector.appeal(record.request, appeal, callContext(record, routing, timer));
-    if (outcome.kind === 'rejected')
-      throw new GatewayError('PAGW_X12_AAA_REJECTED', 'The payer refused the appeal');
-    return apply(
-      record,
-      timer,
-      {
-        event: 'appeal_submitted',
-        data: {
-          appealId,
-          via: routing.channel === 'x12' ? 'x12-278' : routing.channel,
-          payerAnswer: outcome.kind,
-          reviewActionCode: outcome.decision.reviewActionCode ?? null,
-          followUpInMs:
-            outcome.kind === 'decided'
-              ? 0
-              : (outcome.checkAfterMs ?? routing.pendedCheckAfterMs ?? DEFAULT_PENDED_CHECK_MS),
-        },
-      },
-      [connectorLink(routing)],
-    );
-  }
-
-  /** The payer's answer to an appeal: asked on its schedule until it decides, then `appeal_decided`. */
-  async function followAppeal(record: CaseRecord, timer: ClaimedTimer, appealId: string): Promise<void> {
-    if (record.state !== 'delivered') return finish(timer);
-    const routing = deps.route(record, clock.now());
-    if (routing.kind !== 'routed') return finish(timer);
-    const outcome = await connectorFor(routing.channel).inquire(
-      record.request,
-      callContext(record, routing, timer),
-    );
-    if (outcome.kind === 'pended')
-      return finish(
-        timer,
-        new Date(
-          clock.now().getTime() +
-            (outcome.checkAfterMs ?? routing.pendedCheckAfterMs ?? DEFAULT_PENDED_CHECK_MS),
-        ),
-        'payer',
-        timer.payload,
-      );
-    if (outcome.kind === 'rejected') return finish(timer);
-    return apply(
-      record,
-      timer,
-      {
-        event: 'appeal_decided',
-        data: {
-          appealId,
-          outcome: outcome.decision.outcome,
-          reviewActionCode: outcome.decision.reviewActionCode ?? null,
-        },
-        patch: { decision: outcome.decision },
-      },
-      [connectorLink(routing)],
-    );
-  }
-
-  /**
-   * A changed order the payer holds: to review first when the changed request needs a review it does not have (its
-   * submission key differs from the one the live submission was bound to, and the policies ask for a gate), else
-   * to the payer as an update of the live submission (connector `update`: X12 278 UM02 S) on the channel that took
-   * it; the payer's answer moves the case on like a submission's.
-   */
-  async function sendUpdate(
-    record: CaseRecord,
-    timer: ClaimedTimer,
-    routing: Extract<Routing, { kind: 'routed' }>,
-  ): Promise<void> {
-    const via = channels.viaCandidate(routing, channels.current(routing, record));
-    const key = submissionKeyFor(record.request, via.payer.id);
-    if (record.submissionKey !== key) {
-      const gate = gateFor(record, via, key);
-      const now = clock.now();
-      const approved =
-        gate &&
-        (await listGates(db.pool, record.tenant, record.id)).some(
-          (g) => g.status === 'approved' && g.submissionKey === key && (!g.expiresAt || g.expiresAt > now),
-        );
-      if (gate && gate.rolloutMode !== 'shadow' && !approved)
-        return apply(record, timer, {
-          event: 'review_reopened',
-          data: {
-            reason: 'ORDER_CHANGED',
-            approvedKey: record.submissionKey,
-            submissionKey: key,
-            requiredRole: gate.requiredRole,
-          },
-          patch: { submissionKey: null },
-          gate: { ...gate, reason: 'order_changed' },
-        });
-    }
-    const connector = connectorFor(via.channel);
-    if (!connector.update)
-      throw new GatewayError('PAGW_INTERNAL', `The ${via.channel} connector cannot send a changed order`, {
-        retriable: false,
-      });
-    const outcome = await connector.update(record.request, callContext(record, via, timer));
-    const plan = planAfterSubmission(outcome, 'submitted', via.pendedCheckAfterMs ?? DEFAULT_PENDED_CHECK_MS);
-    if ('stayPended' in plan) return stayPended(record, timer, via, plan.nextStepInMs);
-    return apply(
-      record,
-      timer,
-      await withSlaClock(record, via, {
-        ...plan,
-        data: { ...plan.data, update: via.channel === 'x12' ? 'x12-278-revision' : via.channel },
-        patch: { ...plan.patch, submissionKey: key },
-      }),
-      [...(await approverLinks(record)), connectorLink(via)],
-    );
-  }
-
-  /**
-   * Asks the payer about a decided case once more (a payer's notification, or followUp.recheckAfterDecisionHours): an
-   * answer that differs from the case's decision is recorded as `decision_updated` and published like a decision.
-   */
-  async function recheckDecision(record: CaseRecord, timer: ClaimedTimer): Promise<void> {
-    if ((record.state !== 'decided' && record.state !== 'delivered') || !record.decision)
-      return finish(timer);
-    const routing = deps.route(record, clock.now());
-    if (routing.kind !== 'routed') return finish(timer);
-    const via = channels.viaCandidate(routing, channels.current(routing, record));
-    const outcome = await connectorFor(via.channel).inquire(record.request, callContext(record, via, timer));
-    if (outcome.kind !== 'decided' || !decisionChanged(record.decision, outcome.decision))
-      return finish(timer);
-    return apply(
-      record,
-      timer,
-      planDecisionUpdate(record.decision, outcome.decision, timer.payload?.via ?? via.channel),
-      [connectorLink(via)],
-    );
-  }
+  const followUps = createFollowUpSteps({
+    deps,
+    channels,
+    connectorFor,
+    callContext,
+    connectorLink,
+    approverLinks,
+    gateFor,
+    apply,
+    finish,
+    stayPended,
+    withSlaClock,
+  });
+  const { withdraw, sendDocuments, submitAppeal, followAppeal, sendUpdate, recheckDecision } = followUps;
 
   /** The cases of one claim's steps, in one read: a step that finds its case here does not read it again. */
   async function prepare(timers: readonly ClaimedTimer[]): Promise<ReadonlyMap<number, CaseRecord | null>> {

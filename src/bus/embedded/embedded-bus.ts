@@ -28,6 +28,7 @@ import type {
   WrittenPartitions,
 } from '../port.ts';
 import { assertTopicNames } from '../topics.ts';
+import { type RecentMessage, RecentMessages } from './recent-messages.ts';
 
 export interface TopicSpec {
   readonly name: string;
@@ -92,6 +93,10 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
    * commit it announces may be newer than the reader's snapshot), the reader reads again instead of sleeping.
    */
   private readonly wakes = new Map<string, number>();
+  /** What this process appended and saw committed, for its readers (./recent-messages.ts). */
+  private readonly recent = new RecentMessages();
+  /** The messages each publishInTransaction appended, by the partitions it returned, until `wake` says committed. */
+  private readonly appended = new WeakMap<WrittenPartitions, Array<[string, RecentMessage[]]>>();
   private roundRobin = 0;
   private closed = false;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -204,7 +209,7 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
         payload.value.push(message.value);
       });
     }
-    const { rows } = await tx.query<{ topic: string; partition: number }>(
+    const { rows } = await tx.query<{ topic: string; partition: number; first: number }>(
       `WITH wanted AS (
          SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(topic, partition, n)),
        locked AS MATERIALIZED (
@@ -221,7 +226,7 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
            FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bytea[])
                   AS m(topic, partition, ord, k, h, v)
            JOIN taken t ON t.topic = m.topic AND t.partition = m.partition)
-       SELECT topic, partition FROM taken`,
+       SELECT topic, partition, first FROM taken`,
       [
         ordered.map((g) => g.topic),
         ordered.map((g) => g.partition),
@@ -246,11 +251,35 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     }
     for (const group of ordered)
       this.options.metrics?.published.inc({ bus: 'embedded', topic: group.topic }, group.messages.length);
-    return [...groups.keys()];
+    const written: WrittenPartitions = [...groups.keys()];
+    const firsts = new Map(rows.map((r) => [partKey(r.topic, r.partition), Number(r.first)]));
+    this.appended.set(
+      written,
+      ordered.map((group) => {
+        const key = partKey(group.topic, group.partition);
+        const first = firsts.get(key)!;
+        const messages = group.messages.map((m, i) => ({
+          offset: first + i,
+          message_key: m.key,
+          headers: m.headers ?? {},
+          value: m.value,
+        }));
+        return [key, messages];
+      }),
+    );
+    return written;
+  }
+
+  /** This process's committed messages of the partition from `offset` on, when it has them (./recent-messages.ts). */
+  recentFrom(topic: string, partition: number, offset: number, limit: number): RecentMessage[] | undefined {
+    return this.recent.from(partKey(topic, partition), offset, limit);
   }
 
   /** Wakes this process's idle readers of the partitions written (all of them without `written`). */
   wake(written?: WrittenPartitions): void {
+    // Committed now: the messages it appended go where this process's readers find them without a read.
+    for (const [key, messages] of (written && this.appended.get(written)) || [])
+      this.recent.add(key, messages);
     const keys = written ?? [...new Set([...this.waiters.keys(), ...this.wakes.keys()])];
     for (const key of keys) {
       this.wakes.set(key, (this.wakes.get(key) ?? 0) + 1);
@@ -278,7 +307,9 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     signal: AbortSignal,
   ): Promise<void> {
     const key = partKey(topic, partition);
-    if ((this.wakes.get(key) ?? 0) !== seenWakes) return Promise.resolve();
+    // A signal aborted already never fires its 'abort' again: a reader stopped while it handled its batch would
+    // otherwise sleep a whole poll interval before it sees it.
+    if (signal.aborted || (this.wakes.get(key) ?? 0) !== seenWakes) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -558,11 +589,16 @@ class PartitionReader {
       try {
         next ??= await this.startOffset();
         const wakes = this.bus.wakeCount(this.topic, this.partition);
-        const { rows } = await this.bus.pool.query<LogRow>(
-          `SELECT "offset", message_key, headers, value FROM bus_log
-            WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
-          [this.topic, this.partition, next, batchSize],
-        );
+        // What this process published and saw committed needs no read (./recent-messages.ts).
+        const rows: readonly LogRow[] =
+          this.bus.recentFrom(this.topic, this.partition, next, batchSize) ??
+          (
+            await this.bus.pool.query<LogRow>(
+              `SELECT "offset", message_key, headers, value FROM bus_log
+                WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
+              [this.topic, this.partition, next, batchSize],
+            )
+          ).rows;
         failures = 0;
         /** Until a publish to this partition since the read above wakes it, or the poll interval. */
         const waitForWake = () =>

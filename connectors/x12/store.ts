@@ -144,8 +144,7 @@ export interface X12Store {
   complete(
     submission:
       | number
-      | Pick<SubmissionRecord, 'id' | 'tenant'>
-      | Pick<SubmissionRecord, 'id' | 'tenant' | 'caseId'>,
+      | (Pick<SubmissionRecord, 'id' | 'tenant'> & Partial<Pick<SubmissionRecord, 'caseId'>>),
     result: {
       status: Exclude<SubmissionStatus, 'sending'>;
       response?: string;
@@ -346,7 +345,7 @@ export function createX12Store(
           result.at,
         ],
       };
-      const caseId = typeof submission !== 'number' && 'caseId' in submission ? submission.caseId : undefined;
+      const caseId = typeof submission === 'number' ? undefined : submission.caseId;
       if (completeOptions.withStep && caseId && options.held?.hold(caseId, write)) return;
       await db
         .query(write.text, [...write.values])

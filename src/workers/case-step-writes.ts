@@ -157,11 +157,9 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
         last.push(scheduleTimerStatement(tx, next, at));
       }
       // With them, the connectors' records of the payer's answer (HeldWrites).
-      await held.committing(() =>
-        runTogether(tx, [...held.take(), ...last, ...auditInsertStatements(audit)], { thenCommit: true }),
-      );
+      await runTogether(tx, [...held.take(), ...last, ...auditInsertStatements(audit)], { thenCommit: true });
       return true;
-    }).finally(held.release);
+    }).catch(held.giveBack);
     if (applied) logger.info({ caseId: record.id, event: plan.event, from: record.state }, 'case advanced');
   }
 
@@ -183,32 +181,28 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
               ),
             ]
           : [];
-      await held.committing(() =>
-        runTogether(tx, [...held.take(), completeTimerStatement(timer.id), ...next], { thenCommit: true }),
-      );
-    }).finally(held.release);
+      await runTogether(tx, [...held.take(), completeTimerStatement(timer.id), ...next], {
+        thenCommit: true,
+      });
+    }).catch(held.giveBack);
   }
 
   /**
    * The writes held for a case's running step (HeldWrites), for one transaction: `take` them into its last
-   * statement and run that through `committing`; `release` (when the transaction has ended) gives them back when
-   * it did not commit them, for the step's end to write.
+   * statement (the one with its COMMIT); if the transaction fails, `giveBack` holds them again for the step's end
+   * to write, and rethrows.
    */
   function heldForStep(caseId: string | null) {
     let taken: Statement[] = [];
-    let committed = false;
     const writes = caseId ? deps.heldWrites : undefined;
     return {
       take(): Statement[] {
         taken = writes?.take(caseId!) ?? [];
         return taken;
       },
-      async committing(work: () => Promise<void>): Promise<void> {
-        await work();
-        committed = true;
-      },
-      release(): void {
-        if (!committed && taken.length > 0) writes?.giveBack(caseId!, taken);
+      giveBack(error: unknown): never {
+        if (taken.length > 0) writes?.giveBack(caseId!, taken);
+        throw error;
       },
     };
   }

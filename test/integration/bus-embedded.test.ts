@@ -495,4 +495,46 @@ describe('embedded bus', () => {
     await sub.stop();
     await bus.close();
   });
+
+  it('idle readers cost one statement per poll interval between them (the idle check), which still finds another process’s messages', async () => {
+    const topic = uniqueName('orders');
+    const counts = { logReads: 0, idleChecks: 0 };
+    const pool = new Proxy(db.pool, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver);
+        return (text: unknown, values?: unknown[]) => {
+          if (typeof text === 'string' && text.includes('FROM bus_log')) counts.logReads++;
+          if (typeof text === 'string' && text.includes('next_offset FROM bus_partitions'))
+            counts.idleChecks++;
+          return target.query(text as string, values);
+        };
+      },
+    });
+    const options = {
+      logger,
+      deadLetterTopic: uniqueName('dlq'),
+      topics: [{ name: topic, partitions: 4 }],
+      leaseTtlMs: 60_000,
+    };
+    const here = await createEmbeddedBus({ ...options, pool, pollIntervalMs: 20 });
+    const elsewhere = await createEmbeddedBus({ ...options, pool: db.pool }); // another process
+    const seen: string[] = [];
+    const sub = await here.subscribe({
+      group: uniqueName('g'),
+      topics: [topic],
+      handle: async (m) => void seen.push(m.value.toString()),
+    });
+    await waitFor(() => counts.idleChecks >= 1, { what: 'every reader idle, the idle check running' });
+    const idle = { ...counts };
+    await waitFor(() => counts.idleChecks >= idle.idleChecks + 10, { what: 'ten idle checks' });
+    // Four idle readers, ten intervals: no reader polled the log (each used to, every interval).
+    expect(counts.logReads).toBe(idle.logReads);
+
+    await elsewhere.publish([{ topic, key: 'k', value: Buffer.from('from elsewhere') }]);
+    await waitFor(() => seen.length === 1, { what: 'the other process’s message, found by the idle check' });
+    expect(seen).toEqual(['from elsewhere']);
+    expect(counts.logReads).toBe(idle.logReads + 1); // only the woken partition's reader read the log
+    await sub.stop();
+    await Promise.all([here.close(), elsewhere.close()]);
+  });
 });

@@ -186,6 +186,12 @@ export interface TransitionInput {
    * Returned as `alsoRead`.
    */
   alsoSelect?: string;
+  /**
+   * Only once every event of the case is published (delivered, issue #17): the same statement locks the case's
+   * unpublished outbox rows (waiting for a relay publishing them) and moves the case only when there are none.
+   * When there are, nothing is written and EventsUnpublished is thrown; the transaction holds their locks.
+   */
+  onlyOncePublished?: boolean;
   correlationId?: string;
   /** Collect the audit entry instead of appending it now (see CreateCaseInput.auditTo). */
   auditTo?: AuditEntry[];
@@ -230,18 +236,34 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     input.data ?? {},
   ].map(param);
   const versionCheck = fast ? `AND version = ${param(before.version)}` : '';
+  // FOR UPDATE waits for a relay publishing these rows right now (it holds their locks until it has marked them),
+  // then sees them as marked: so either the case moves with nothing left to publish, or the rows stay locked by
+  // this transaction and the relay, skipping them, goes again after its commit.
+  const pending = input.onlyOncePublished
+    ? `pending AS MATERIALIZED (
+         SELECT id FROM outbox WHERE case_id = $2 AND published_at IS NULL FOR UPDATE),`
+    : '';
   // The event row is written by the same statement, from the updated row: its seq is the case's new version.
   const updated = await tx.query<CaseRow & Record<string, unknown>>(
-    `WITH moved AS (
-       UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 ${versionCheck} RETURNING ${caseColumns}),
+    `WITH ${pending} moved AS (
+       UPDATE cases SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 ${versionCheck}
+          ${pending ? 'AND NOT EXISTS (SELECT 1 FROM pending)' : ''} RETURNING ${caseColumns}),
      event AS (
        INSERT INTO case_events (case_id, tenant_id, seq, event, from_state, to_state, actor, on_behalf_of, data, at)
        SELECT id, tenant_id, version, ${event}::text, ${from}::text, state, ${actor}::text, ${onBehalfOf}::text,
               ${data}::jsonb, $4 FROM moved)
-     SELECT ${caseColumns}${input.alsoSelect ? `, ${input.alsoSelect}` : ''} FROM moved`,
+     ${
+       pending
+         ? `SELECT m.*, (SELECT count(*) FROM pending)::int AS pagw_unpublished
+              FROM (SELECT 1) one LEFT JOIN (SELECT ${caseColumns}${input.alsoSelect ? `, ${input.alsoSelect}` : ''} FROM moved) m ON true`
+         : `SELECT ${caseColumns}${input.alsoSelect ? `, ${input.alsoSelect}` : ''} FROM moved`
+     }`,
     params,
   );
-  if (!updated.rows[0]) {
+  const unpublished = pending ? Number(updated.rows[0]?.pagw_unpublished ?? 0) : 0;
+  if (unpublished > 0) throw new EventsUnpublished(input.caseId, unpublished);
+  if (pending && updated.rows[0]) delete updated.rows[0].pagw_unpublished;
+  if (!updated.rows[0]?.id) {
     // Only the version-checked UPDATE can miss: say why, as the locking read would have.
     await lockForTransition(tx, input);
     throw new StateTransitionError('PAGW_CASE_VERSION_CONFLICT', `Case ${input.caseId} changed meanwhile`);
@@ -274,6 +296,21 @@ export async function transitionCase(tx: Tx, input: TransitionInput): Promise<Tr
     at: input.at,
   });
   return { before, after, outbox, ...(alsoRead ? { alsoRead } : {}) };
+}
+
+/**
+ * A transition asked to wait for publication (onlyOncePublished) found events of the case not yet published:
+ * nothing was written, the rows are locked by the caller's transaction. Not an error the caller reports: it is
+ * how the delivering step learns to wait (src/workers/case-step-writes.ts).
+ */
+export class EventsUnpublished extends Error {
+  constructor(
+    readonly caseId: string,
+    readonly count: number,
+  ) {
+    super(`Case ${caseId} has ${count} events not yet published`);
+    this.name = 'EventsUnpublished';
+  }
 }
 
 const caseColumnNames = new Set(caseColumns.split(', '));

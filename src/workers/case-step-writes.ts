@@ -12,6 +12,7 @@ import {
   AWAITING_PUBLICATION,
   type CaseRecord,
   completeTimerStatement,
+  EventsUnpublished,
   holdOutboxRows,
   isRetryContextEvent,
   openGate,
@@ -83,8 +84,9 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
   const { db, clock, logger } = deps;
 
   /**
-   * Applies a plan: transition, outbound events, next step, timer done — one transaction. `waitFirst`, when given,
-   * runs first in the same transaction and may decide the case waits instead (it then completes the timer itself).
+   * Applies a plan: transition, outbound events, next step, timer done — one transaction. With `untilPublished`
+   * (delivering a decided case) the transition happens only once the case's events are published; until then the
+   * case waits (awaitPublication) and this timer is done.
    */
   async function apply(
     record: CaseRecord,
@@ -92,19 +94,18 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
     plan: TransitionPlan,
     chain?: readonly DelegationLink[],
     extraAudit: readonly AuditEntry[] = [],
-    waitFirst?: (tx: Tx, at: Date) => Promise<boolean>,
+    untilPublished = false,
   ): Promise<void> {
     const at = clock.now();
     const held = heldForStep(record.id);
     const applied = await withTransaction(db.pool, async (tx) => {
-      if (waitFirst && (await waitFirst(tx, at))) return false;
       const audit: AuditEntry[] = [...extraAudit];
       // The outbox rows it writes (status event, ClaimResponse, task events …) are held back and written with the
       // step's last writes below, in order, in one statement.
       // The retry context's facts are read by the transition's own statement when nothing this step writes
       // before the status event can change them: no gate opened, and not an event the context reads.
       const factsAlong = deps.outbound !== undefined && !plan.gate && !isRetryContextEvent(plan.data);
-      const { result, writeHeld } = await holdOutboxRows(tx, async () => {
+      const transitioned = await holdOutboxRows(tx, async () => {
         const result = await transitionCase(tx, {
           tenant: record.tenant,
           caseId: record.id,
@@ -118,6 +119,7 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
           auditTo: audit,
           ...(chain ? { chain } : {}),
           ...(factsAlong ? { alsoSelect: retryContextColumnsSql } : {}),
+          ...(untilPublished ? { onlyOncePublished: true } : {}),
         });
         if (plan.gate)
           await openGate(tx, {
@@ -144,7 +146,15 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
           audit,
         });
         return result;
+      }).catch((error: unknown) => {
+        if (error instanceof EventsUnpublished) return undefined; // nothing written; its rows locked here
+        throw error;
       });
+      if (!transitioned) {
+        await awaitPublication(tx, record, timer, at);
+        return false;
+      }
+      const { result, writeHeld } = transitioned;
       // The held outbox rows, the step's own timer done, the next step, the audit rows: one statement (nothing in
       // this transaction reads them back).
       const last = [...writeHeld, completeTimerStatement(timer.id)];
@@ -210,23 +220,11 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
   /**
    * A decided case is delivered once its events are published. While some are not, the step waits without a fixed
    * wait: the relay wakes it as it publishes them (AWAITING_PUBLICATION), the due time below is only a fallback for
-   * a relay that cannot publish. Returns true when the case waits (this timer done, the next one scheduled). Runs
-   * in the transaction that delivers the case when nothing is left to publish (one transaction, not two).
+   * a relay that cannot publish. Runs in the delivering transaction, whose transition found the case's unpublished
+   * outbox rows and locked them (transitionCase's onlyOncePublished): the relay, which skips rows locked elsewhere,
+   * sees the timer written here when it marks them after this commit.
    */
-  async function awaitPublication(
-    tx: Tx,
-    record: CaseRecord,
-    timer: ClaimedTimer,
-    at: Date,
-  ): Promise<boolean> {
-    // FOR UPDATE waits for a relay publishing these rows right now (PostgreSQL: it holds their locks until it has
-    // marked them), so either they read as published here, or the relay has not claimed them yet and will see the
-    // timer this transaction writes when it marks them.
-    const { rows } = await tx.query(
-      'SELECT id FROM outbox WHERE case_id = $1 AND published_at IS NULL FOR UPDATE',
-      [record.id],
-    );
-    if (rows.length === 0) return false;
+  async function awaitPublication(tx: Tx, record: CaseRecord, timer: ClaimedTimer, at: Date): Promise<void> {
     const fallback = new Date(at.getTime() + PUBLICATION_FALLBACK_MS);
     await runTogether(
       tx,
@@ -238,12 +236,11 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
         ),
         completeTimerStatement(timer.id),
       ],
-      { thenCommit: true }, // the delivering transaction's last write (apply's waitFirst)
+      { thenCommit: true }, // the delivering transaction's last write
     );
     // A relay round that skipped the rows this transaction locked goes again once it commits.
     raiseAfterCommit(tx, 'outbox');
-    return true;
   }
 
-  return { apply, finish, awaitPublication };
+  return { apply, finish };
 }

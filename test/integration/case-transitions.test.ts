@@ -6,6 +6,7 @@ import {
   type CaseRecord,
   createCase,
   type Database,
+  EventsUnpublished,
   getCase,
   getCases,
   listCaseEvents,
@@ -18,9 +19,9 @@ import {
   caseEventTypes,
   caseTransitions,
 } from '../../src/workflow/case-state-machine.ts';
-import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
+import { itOnPostgres, openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { sampleRequest } from '../helpers/fixtures.ts';
-import { countRows, insertSampleCase, testActor } from '../helpers/store.ts';
+import { countRows, insertSampleCase, testActor, waitFor } from '../helpers/store.ts';
 
 const at = new Date('2026-03-01T10:05:00.000Z');
 
@@ -267,6 +268,100 @@ describe(`case transitions on ${testDatabaseKind()}`, () => {
       event: 'decided',
       fromState: 'submitted',
       toState: 'decided',
+    });
+  });
+
+  describe('onlyOncePublished (delivering a decided case)', () => {
+    const deliveredAsRead = (record: CaseRecord) => ({
+      tenant: record.tenant,
+      caseId: record.id,
+      event: 'delivered' as const,
+      actor: testActor,
+      at,
+      expectedVersion: record.version,
+      asRead: record,
+      onlyOncePublished: true,
+    });
+    async function decidedWithEvents(): Promise<CaseRecord> {
+      const submitted = await caseIn('submitted');
+      await withTransaction(db.pool, (tx) =>
+        transitionCase(tx, {
+          ...decidedAsRead(submitted),
+          outbox: [
+            { topic: 'pa.status.v1', key: submitted.id, value: { s: 1 } },
+            { topic: 'pa.claimresponse.v1', key: submitted.id, value: { s: 2 } },
+          ],
+        }),
+      );
+      return (await getCase(db.pool, submitted.tenant, submitted.id))!;
+    }
+    const markPublished = (sql: Pick<pg.Pool, 'query'>, caseId: string) =>
+      sql.query('UPDATE outbox SET published_at = $2 WHERE case_id = $1 AND published_at IS NULL', [
+        caseId,
+        at,
+      ]);
+
+    it('with events unpublished, writes nothing and says how many; once they are published, moves the case', async () => {
+      const record = await decidedWithEvents();
+      const before = await footprint(record.id);
+      const waiting = await withTransaction(db.pool, (tx) =>
+        transitionCase(tx, deliveredAsRead(record)).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+      expect(waiting).toBeInstanceOf(EventsUnpublished);
+      expect(waiting).toMatchObject({ caseId: record.id, count: 2 });
+      expect(await footprint(record.id)).toEqual(before);
+      expect(await getCase(db.pool, record.tenant, record.id)).toMatchObject({
+        state: 'decided',
+        version: record.version,
+      });
+
+      await markPublished(db.pool, record.id);
+      const moved = await withTransaction(db.pool, (tx) => transitionCase(tx, deliveredAsRead(record)));
+      expect(moved.after).toMatchObject({ state: 'delivered', version: record.version + 1 });
+      expect((await listCaseEvents(db.pool, record.tenant, record.id)).at(-1)).toMatchObject({
+        event: 'delivered',
+        seq: record.version + 1,
+      });
+    });
+
+    it('a case that moved meanwhile is a version conflict, as without it', async () => {
+      const record = await decidedWithEvents();
+      await markPublished(db.pool, record.id);
+      await withTransaction(db.pool, (tx) => transitionCase(tx, deliveredAsRead(record)));
+      await expect(
+        withTransaction(db.pool, (tx) => transitionCase(tx, deliveredAsRead(record))),
+      ).rejects.toMatchObject({ code: 'PAGW_CASE_VERSION_CONFLICT' });
+    });
+
+    itOnPostgres('waits for a relay publishing the events right now, then sees them published', async () => {
+      const record = await decidedWithEvents();
+      // A relay round: the rows locked, marked, committed a moment later.
+      const relay = await db.pool.connect();
+      try {
+        await relay.query('BEGIN');
+        await relay.query('SELECT id FROM outbox WHERE case_id = $1 FOR UPDATE', [record.id]);
+        const delivering = withTransaction(db.pool, (tx) => transitionCase(tx, deliveredAsRead(record)));
+        // The delivering statement is blocked on the relay's row locks (waited for as an event, not a time).
+        await waitFor(
+          async () =>
+            (
+              await db.pool.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE wait_event_type = 'Lock' AND query LIKE '%pending AS MATERIALIZED%'`,
+              )
+            ).rows[0].n === 1,
+          { what: 'the delivering transition waiting on the relay’s locks' },
+        );
+        await markPublished(relay, record.id);
+        await relay.query('COMMIT');
+        const moved = await delivering;
+        expect(moved.after.state).toBe('delivered');
+      } finally {
+        relay.release();
+      }
     });
   });
 

@@ -76,22 +76,29 @@ export async function recordHeldOrder(
 }
 
 /**
- * The held case a resend of this order answers, locked: same tenant, sending system and placer order number, still
- * in `received` with its missing-data task open.
+ * The held case a resend of an order answers, locked: same tenant ($1), sending system and placer order number
+ * (the SQL expressions given), still in `received` with its missing-data task open. A scalar subquery, so intake can
+ * ask it for each order group beside the message's INSERT (one round trip: src/inbound/record-inbound.ts).
  */
+export function heldCaseSql(orderNumber: string, sender: string): string {
+  return `(SELECT c.id FROM cases c
+      WHERE c.tenant_id = $1 AND c.order_number = ${orderNumber} AND c.state = 'received'
+        AND c.request #>> '{source,sender}' = ${sender}
+        AND EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.kind = 'missing_data'
+                     AND t.state IN ('open', 'claimed'))
+      ORDER BY c.created_at, c.id LIMIT 1 FOR UPDATE)`;
+}
+
+/** The held case a resend of this order answers, locked (heldCaseSql). */
 export async function findHeldCase(tx: Tx, request: AuthorizationRequest): Promise<string | undefined> {
   const order = request.orderReference?.placerOrderNumber;
   if (!order) return undefined;
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT c.id FROM cases c
-      WHERE c.tenant_id = $1 AND c.order_number = $2 AND c.state = 'received'
-        AND c.request #>> '{source,sender}' = $3
-        AND EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.kind = 'missing_data'
-                     AND t.state IN ('open', 'claimed'))
-      ORDER BY c.created_at, c.id LIMIT 1 FOR UPDATE`,
-    [request.tenant, order, request.source.sender],
-  );
-  return rows[0]?.id;
+  const { rows } = await tx.query<{ id: string | null }>(`SELECT ${heldCaseSql('$2', '$3')} AS id`, [
+    request.tenant,
+    order,
+    request.source.sender,
+  ]);
+  return rows[0]?.id ?? undefined;
 }
 
 /**

@@ -78,6 +78,22 @@ describe(`inbound accept (${testDatabaseKind()})`, () => {
     expect(await counts(t)).toMatchObject({ messages: 2, cases: 2, events: 4, timers: 2 });
   });
 
+  it('holding incomplete orders costs no round trip more: the held-case lookup goes with the message’s INSERT', async () => {
+    const t = tenant();
+    const holding: InboundDeps = { ...deps, holdIncomplete: true };
+    const other = hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t);
+    const raw = other.raw
+      .toString()
+      .replace('MSG00019', 'MSG00020')
+      .replaceAll('1101^GHHPlacer', '1102^GHHPlacer');
+    await acceptInboundMessage(holding, { ...other, raw: Buffer.from(raw) });
+    const trips = await countRoundTrips(db.pool, () =>
+      acceptInboundMessage(holding, hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t)),
+    );
+    expect(trips).toBe(3);
+    expect(await counts(t)).toMatchObject({ messages: 2, cases: 2, events: 4, timers: 2 });
+  });
+
   it('records an order, creates one validated case with a workflow timer due now, and audits it', async () => {
     const t = tenant();
     const result = await acceptInboundMessage(deps, hl7('hl7v2/fhirconverter_ORM-O01-02.hl7', t));

@@ -20,6 +20,7 @@ import {
   closeCaseTasks,
   closeTasks,
   openTask,
+  stopWorkPendingSql,
   type TaskRecord,
 } from '../store/tasks.ts';
 import { cancelTimers, type DueTimer, scheduleTimer, type TimerHandler } from '../store/timers.ts';
@@ -81,6 +82,9 @@ const slaTaskKinds: readonly TaskKind[] = ['sla_at_risk', 'sla_breached'];
  * with `reason`), then its open tasks of `others.kinds` (every kind when absent) close with `others.outcome`. One
  * read for all of it: on most cases there is nothing to cancel or close (issue #17).
  */
+/** What stopCase would find, as a column of the stopping transition's statement (stopWorkPendingSql). */
+export const stopCaseColumnSql = stopWorkPendingSql([SLA_WARN, SLA_BREACH]);
+
 export async function stopCase(
   tx: Tx,
   deps: Pick<SlaWatchDeps, 'taskOutbound'>,
@@ -88,7 +92,10 @@ export async function stopCase(
   after: CaseRecord,
   reason: string,
   others: { kinds?: readonly TaskKind[]; outcome: 'resolved' | 'cancelled' },
+  /** False when the transition's statement found nothing to stop (stopCaseColumnSql): no read at all. */
+  pending?: boolean,
 ): Promise<void> {
+  if (pending === false) return;
   const open = await cancelTimersAndLockOpenTasks(tx, ctx.tenant, after.id, [SLA_WARN, SLA_BREACH]);
   if (open.length === 0) return;
   const isSla = (task: TaskRecord) => slaTaskKinds.includes(task.kind);

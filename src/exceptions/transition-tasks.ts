@@ -29,7 +29,7 @@ import { type AppealMailDeps, type AppealMailed, mailAppeal } from './appeal-ema
 import { appealOutcomeTask, appealToSend, onAppealTransition } from './appeals.ts';
 import { attachmentsToSend } from './documents.ts';
 import { onInformationRequested } from './information-requests.ts';
-import { type SlaWatchDeps, startSlaClock, stopCase } from './sla-watch.ts';
+import { type SlaWatchDeps, startSlaClock, stopCase, stopCaseColumnSql } from './sla-watch.ts';
 import { type ActionContext, taskWrites } from './task-actions.ts';
 
 export interface TransitionFacts {
@@ -38,9 +38,16 @@ export interface TransitionFacts {
   readonly after: CaseRecord;
   readonly at: Date;
   readonly audit: AuditEntry[];
+  /** The columns of alsoSelectFor(event), read by the transition's own statement, when the caller asked for them. */
+  readonly alsoRead?: Record<string, unknown>;
 }
 
 export interface AdvancerExceptions {
+  /**
+   * Select list columns ($1 tenant, $2 case id) onTransition can use for this event, for the transition's own
+   * statement to read (one round trip fewer): undefined when it needs none.
+   */
+  alsoSelectFor?(event: CaseEventType): string | undefined;
   /** After a workflow transition, in its transaction. */
   onTransition(tx: Tx, facts: TransitionFacts): Promise<void>;
   /** An approved appeal as the connector sends it (its letter opened: an audited read as `reader`). */
@@ -170,7 +177,9 @@ export function createAdvancerExceptions(
     audit,
   });
   return {
-    async onTransition(tx, { event, data, after, at, audit }) {
+    alsoSelectFor: (event) => (stopping.has(event) ? stopCaseColumnSql : undefined),
+
+    async onTransition(tx, { event, data, after, at, audit, alsoRead }) {
       const ctx = ctxOf(after, at, audit);
       if (data.reason === 'REVIEW_EXPIRED')
         await openTask(tx, {
@@ -264,6 +273,7 @@ export function createAdvancerExceptions(
           event === 'cancelled'
             ? { outcome: 'cancelled' }
             : { kinds: ['inquiry_limit', 'channel_failure', 'more_information'], outcome: 'resolved' },
+          typeof alsoRead?.stop_work_pending === 'boolean' ? alsoRead.stop_work_pending : undefined,
         );
         // A denial or partial approval: a person considers an appeal.
         if (event === 'decided' && isAppealable(after.decision))

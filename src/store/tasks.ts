@@ -275,6 +275,18 @@ export async function cancelTimersAndLockOpenTasks(
   return rows;
 }
 
+/**
+ * A select list column ($1 tenant, $2 case id) saying whether cancelTimersAndLockOpenTasks would find anything: an
+ * open task or a pending timer of `timerKinds` (code constants, not input). Read with the stopping transition's
+ * own statement, it spares a case with nothing to stop that statement (issue #17: every decided case).
+ */
+export function stopWorkPendingSql(timerKinds: readonly string[]): string {
+  const kinds = timerKinds.map((k) => `'${k.replaceAll("'", "''")}'`).join(', ');
+  return `(EXISTS (SELECT 1 FROM case_tasks WHERE tenant_id = $1 AND case_id = $2 AND state IN ${openStates})
+     OR EXISTS (SELECT 1 FROM timers WHERE case_id = $2 AND kind IN (${kinds})
+                  AND fired_at IS NULL AND cancelled_at IS NULL)) AS stop_work_pending`;
+}
+
 /** Closes the given (locked, open) tasks in order, as closeTask does. */
 export async function closeTasks(
   tx: Tx,

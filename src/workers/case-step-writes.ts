@@ -105,6 +105,11 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
       // The retry context's facts are read by the transition's own statement when nothing this step writes
       // before the status event can change them: no gate opened, and not an event the context reads.
       const factsAlong = deps.outbound !== undefined && !plan.gate && !isRetryContextEvent(plan.data);
+      // And what the exception queue will look at for this event (a stopping case's open tasks and SLA timers).
+      const exceptionColumns = deps.exceptions?.alsoSelectFor?.(plan.event);
+      const alsoSelect = [factsAlong ? retryContextColumnsSql : undefined, exceptionColumns]
+        .filter((c) => c !== undefined)
+        .join(', ');
       const transitioned = await holdOutboxRows(tx, async () => {
         const result = await transitionCase(tx, {
           tenant: record.tenant,
@@ -118,7 +123,7 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
           asRead: record,
           auditTo: audit,
           ...(chain ? { chain } : {}),
-          ...(factsAlong ? { alsoSelect: retryContextColumnsSql } : {}),
+          ...(alsoSelect ? { alsoSelect } : {}),
           ...(untilPublished ? { onlyOncePublished: true } : {}),
         });
         if (plan.gate)
@@ -135,7 +140,9 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
           after: result.after,
           previousState: result.before.state,
           at,
-          ...(result.alsoRead ? { facts: result.alsoRead as unknown as RetryContextFacts } : {}),
+          ...(factsAlong && result.alsoRead
+            ? { facts: result.alsoRead as unknown as RetryContextFacts }
+            : {}),
         });
         // The SLA clock (CMS-0057-F, from submission) starts when the payer pends the case: see exceptions.
         await deps.exceptions?.onTransition(tx, {
@@ -144,6 +151,7 @@ export function createStepWrites(deps: CaseAdvancerDeps) {
           after: result.after,
           at,
           audit,
+          ...(exceptionColumns && result.alsoRead ? { alsoRead: result.alsoRead } : {}),
         });
         return result;
       }).catch((error: unknown) => {

@@ -129,6 +129,17 @@ describe(`documents the payer asks for: task, upload, 275, decision (${testDatab
     expect(read.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.from(await read.arrayBuffer()).equals(pdf)).toBe(true);
 
+    // The payer's decision clock runs while the case is pended (its SLA timers), and stops with the decision.
+    const slaTimers = async () =>
+      (
+        await gw.gateway.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM timers WHERE case_id = $1 AND kind IN ('sla.warn', 'sla.check')
+              AND fired_at IS NULL AND cancelled_at IS NULL`,
+          [caseId],
+        )
+      ).rows[0]!.n;
+    expect(await slaTimers()).toBeGreaterThan(0);
+
     const sent = await fetch(`${gw.gateway.url}/tasks/${task.id}/resolve`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
@@ -138,6 +149,7 @@ describe(`documents the payer asks for: task, upload, 275, decision (${testDatab
 
     const final = await caseWhen(caseId, (c) => c.state === 'delivered');
     expect(final.decision).toMatchObject({ outcome: 'approved' });
+    expect(await slaTimers()).toBe(0);
     expect(final.events.map((e: { event: string }) => e.event)).toEqual([
       'received',
       'validated',

@@ -4,7 +4,7 @@
  * with which outcome and reason, and what it leaves open.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SLA_BREACH, SLA_WARN, stopCase } from '../../src/exceptions/sla-watch.ts';
+import { SLA_BREACH, SLA_WARN, stopCase, stopCaseColumnSql } from '../../src/exceptions/sla-watch.ts';
 import type { ActionContext } from '../../src/exceptions/task-actions.ts';
 import { type Database, scheduleTimer, withTransaction } from '../../src/store/index.ts';
 import { openTask } from '../../src/store/tasks.ts';
@@ -120,5 +120,49 @@ describe(`stopping a case (${testDatabaseKind()})`, () => {
     });
     expect(statements).toHaveLength(1);
     expect(await countRows(db.pool, 'timers', 'case_id = $1', [record.id])).toBe(1);
+  });
+
+  it('the stopping transition’s column says whether there is anything to stop; when not, stopCase runs no statement', async () => {
+    const pending = async (record: { tenant: string; id: string }) =>
+      (
+        await db.pool.query<{ stop_work_pending: boolean }>(`SELECT ${stopCaseColumnSql}`, [
+          record.tenant,
+          record.id,
+        ])
+      ).rows[0]!.stop_work_pending;
+    const bare = await insertSampleCase(db.pool);
+    expect(await pending(bare)).toBe(false);
+    expect(await pending(await caseWithTasks([]))).toBe(true); // its SLA timers
+    const withTask = await insertSampleCase(db.pool);
+    await withTransaction(db.pool, (tx) =>
+      openTask(tx, {
+        tenant: withTask.tenant,
+        caseId: withTask.id,
+        spec: planTask('inquiry_limit', { urgency: 'standard', at }, { reasonCodes: ['TEST'] }),
+        actor: testActor,
+        at,
+      }),
+    );
+    expect(await pending(withTask)).toBe(true);
+    // Another tenant's view of the same case id finds nothing of it.
+    expect(await pending({ tenant: 'another-clinic', id: withTask.id })).toBe(false);
+
+    let statements = 0;
+    await withTransaction(db.pool, async (tx) => {
+      const counted = new Proxy(tx, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target);
+          if (property === 'query')
+            return (...args: unknown[]) => {
+              statements++;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const ctx: ActionContext = { tenant: bare.tenant, actor: testActor, at, audit: [] };
+      await stopCase(counted, {}, ctx, bare, 'CASE_DECIDED', { outcome: 'resolved' }, false);
+    });
+    expect(statements).toBe(0);
   });
 });

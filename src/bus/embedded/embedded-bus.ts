@@ -6,21 +6,21 @@
  * All times are the database's, so instances on different hosts agree.
  *
  * It never holds a transaction while waiting on another connection (PGlite serializes all transactions).
+ *
+ * This file holds the bus itself: topics, publish and offsets, waking idle readers (and the idle check for other
+ * processes' messages), the recent messages, pruning. A group member's heartbeats, leases and rebalance are in
+ * ./embedded-subscription.ts; the per-partition read/handle/commit loop is in ./partition-reader.ts.
  */
-import { hostname } from 'node:os';
 import type pg from 'pg';
 import { type Clock, systemClock } from '../../clock.ts';
 import { GatewayError } from '../../errors/index.ts';
 import { describeError, type Logger } from '../../log/logger.ts';
 import type { BusMetrics } from '../../metrics/metrics.ts';
-import { newEventId } from '../../store/ids.ts';
 import { type Tx, withTransaction } from '../../store/sql.ts';
-import { consumeOne } from '../consume-one.ts';
-import { type BackoffPolicy, backoffDelay, isRetriableError, pause } from '../delivery.ts';
+import { type BackoffPolicy, isRetriableError } from '../delivery.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type {
   Bus,
-  BusHeaders,
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
@@ -28,6 +28,8 @@ import type {
   WrittenPartitions,
 } from '../port.ts';
 import { assertTopicNames } from '../topics.ts';
+import { EmbeddedSubscription } from './embedded-subscription.ts';
+import { partKey } from './partition-key.ts';
 import { type RecentMessage, RecentMessages } from './recent-messages.ts';
 
 export interface TopicSpec {
@@ -56,18 +58,6 @@ export interface EmbeddedBusOptions {
   /** Log retention: messages older than this that every group has read are pruned (default 7 days). */
   readonly retentionMs?: number;
 }
-
-interface LogRow {
-  offset: number;
-  message_key: string | null;
-  headers: BusHeaders;
-  value: Buffer;
-}
-
-/** Inside one fetched batch, commit after this many handled messages or this long, whichever comes first. */
-const commitEvery = { messages: 10, ms: 200 };
-
-const partKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** An idle partition reader: what wakes it, and the offset it reads next when it said (checkIdle). */
 interface Waiter {
@@ -443,349 +433,4 @@ function toBusError(error: unknown, what: string): GatewayError {
         cause: error,
       })
     : new GatewayError('PAGW_BUS_PUBLISH_REJECTED', `Cannot ${what}`, { cause: error });
-}
-
-/** One instance's membership in a group: heartbeats, leases, and a reader per leased partition. */
-class EmbeddedSubscription implements Subscription {
-  readonly memberId = `${hostname()}-${process.pid}-${newEventId().slice(0, 8)}`;
-  private readonly abort = new AbortController();
-  private readonly readers = new Map<string, PartitionReader>();
-  private loop: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    readonly bus: EmbeddedBus,
-    readonly options: SubscribeOptions,
-    private readonly onStopped: () => void,
-  ) {}
-
-  get leaseTtlMs(): number {
-    return this.bus.options.leaseTtlMs ?? 6000;
-  }
-
-  get logger(): Logger {
-    return this.bus.logger;
-  }
-
-  async start(): Promise<void> {
-    await this.rebalance().catch((error) =>
-      this.logger.warn({ group: this.options.group, ...describeError(error) }, 'first rebalance failed'),
-    );
-    const everyMs = Math.max(100, Math.min(1000, Math.floor(this.leaseTtlMs / 3)));
-    this.loop = (async () => {
-      while (!this.abort.signal.aborted) {
-        await pause(everyMs, this.abort.signal);
-        if (this.abort.signal.aborted) break;
-        try {
-          await this.rebalance();
-        } catch (error) {
-          this.logger.warn({ group: this.options.group, ...describeError(error) }, 'rebalance failed');
-        }
-      }
-    })();
-  }
-
-  /**
-   * Heartbeat and rebalance in one transaction: renew this member and its leases, then move toward this
-   * member's fair share — floor(P/M), plus one for the first P mod M members in id order — by claiming free or
-   * expired partitions or releasing extra ones.
-   */
-  private async rebalance(): Promise<void> {
-    const { group, topics } = this.options;
-    const ttl = this.leaseTtlMs;
-    const { held, target } = await withTransaction(this.bus.pool, async (tx) => {
-      await tx.query(
-        `INSERT INTO bus_group_members (group_id, member_id, expires_at)
-         VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-         ON CONFLICT (group_id, member_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
-        [group, this.memberId, ttl],
-      );
-      await tx.query('DELETE FROM bus_group_members WHERE group_id = $1 AND expires_at < now()', [group]);
-      const members = (
-        await tx.query<{ member_id: string }>(
-          'SELECT member_id FROM bus_group_members WHERE group_id = $1 ORDER BY member_id',
-          [group],
-        )
-      ).rows.map((r) => r.member_id);
-      const { rows: parts } = await tx.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM bus_partitions WHERE topic = ANY($1)',
-        [topics],
-      );
-      const total = parts[0]!.n;
-      const rank = Math.max(0, members.indexOf(this.memberId));
-      const count = Math.max(1, members.length);
-      const target = Math.floor(total / count) + (rank < total % count ? 1 : 0);
-      const renewed = await tx.query<{ topic: string; partition: number }>(
-        `UPDATE bus_leases SET expires_at = now() + $3 * interval '1 millisecond'
-          WHERE group_id = $1 AND owner = $2 AND topic = ANY($4) RETURNING topic, partition`,
-        [group, this.memberId, ttl, topics],
-      );
-      const held = renewed.rows;
-      if (held.length < target) {
-        // Each member tries free partitions in its own pseudo-random order, so joiners rarely collide.
-        const claimed = await tx.query<{ topic: string; partition: number }>(
-          `INSERT INTO bus_leases (group_id, topic, partition, owner, expires_at)
-           SELECT $1, p.topic, p.partition, $2, now() + $3 * interval '1 millisecond'
-             FROM bus_partitions p
-            WHERE p.topic = ANY($4)
-              AND NOT EXISTS (SELECT 1 FROM bus_leases l
-                               WHERE l.group_id = $1 AND l.topic = p.topic AND l.partition = p.partition
-                                 AND l.expires_at >= now())
-            ORDER BY md5($2 || p.topic || p.partition::text)
-            LIMIT $5
-           ON CONFLICT (group_id, topic, partition) DO UPDATE
-              SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-            WHERE bus_leases.expires_at < now()
-           RETURNING topic, partition`,
-          [group, this.memberId, ttl, topics, target - held.length],
-        );
-        held.push(...claimed.rows);
-      }
-      return { held, target };
-    });
-    if (this.abort.signal.aborted) return;
-
-    const heldKeys = new Map(held.map((h) => [partKey(h.topic, h.partition), h]));
-    // Partitions another member took over (our lease had expired): stop reading them at once.
-    for (const [key, reader] of this.readers) {
-      if (!heldKeys.has(key)) {
-        this.readers.delete(key);
-        this.logger.info({ group, topic: reader.topic, partition: reader.partition }, 'partition lease lost');
-        await reader.stop();
-      }
-    }
-    for (const [key, h] of heldKeys) {
-      if (this.readers.has(key)) continue;
-      const reader = new PartitionReader(this, h.topic, h.partition);
-      this.readers.set(key, reader);
-      this.logger.info({ group, topic: h.topic, partition: h.partition }, 'partition assigned');
-      reader.start();
-    }
-    // Over the fair share (a member joined): finish in-flight work, commit, then hand the lease back.
-    let extra = held.length - target;
-    for (const [key, reader] of [...this.readers].reverse()) {
-      if (extra <= 0) break;
-      extra--;
-      this.readers.delete(key);
-      await reader.stop();
-      await this.releaseLease(reader.topic, reader.partition);
-      this.logger.info({ group, topic: reader.topic, partition: reader.partition }, 'partition released');
-    }
-  }
-
-  private async releaseLease(topic: string, partition: number): Promise<void> {
-    await this.bus.pool
-      .query('DELETE FROM bus_leases WHERE group_id = $1 AND topic = $2 AND partition = $3 AND owner = $4', [
-        this.options.group,
-        topic,
-        partition,
-        this.memberId,
-      ])
-      .catch((error) => this.logger.warn(describeError(error), 'lease release failed (it will expire)'));
-  }
-
-  /** A reader found its lease gone when committing. */
-  dropReader(reader: PartitionReader): void {
-    const key = partKey(reader.topic, reader.partition);
-    if (this.readers.get(key) === reader) this.readers.delete(key);
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.abort.abort();
-      await this.loop;
-      const readers = [...this.readers.values()];
-      this.readers.clear();
-      await Promise.all(readers.map((r) => r.stop()));
-      await this.bus.pool
-        .query(
-          `WITH gone AS (DELETE FROM bus_group_members WHERE group_id = $1 AND member_id = $2)
-           DELETE FROM bus_leases WHERE group_id = $1 AND owner = $2`,
-          [this.options.group, this.memberId],
-        )
-        .catch((error) =>
-          this.logger.warn(describeError(error), 'leaving the group failed (leases will expire)'),
-        );
-      this.onStopped();
-    })();
-    return this.stopping;
-  }
-}
-
-/** Reads one leased partition in offset order and commits after each batch of handled messages. */
-class PartitionReader {
-  private readonly abort = new AbortController();
-  private loop: Promise<void> | undefined;
-
-  constructor(
-    private readonly subscription: EmbeddedSubscription,
-    readonly topic: string,
-    readonly partition: number,
-  ) {}
-
-  start(): void {
-    this.loop = this.run().catch((error) => {
-      this.subscription.logger.error(
-        { topic: this.topic, partition: this.partition, ...describeError(error) },
-        'partition reader crashed',
-      );
-      this.subscription.dropReader(this);
-    });
-  }
-
-  /** Stops after the message in hand: its handler finishes, what finished is committed. */
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
-  }
-
-  private get bus(): EmbeddedBus {
-    return this.subscription.bus;
-  }
-
-  private async run(): Promise<void> {
-    const { group, handle } = this.subscription.options;
-    const { signal } = this.abort;
-    const logger = this.subscription.logger;
-    const labels = { bus: 'embedded', group, topic: this.topic };
-    const batchSize = this.bus.options.batchSize ?? 100;
-    let next: number | undefined;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        next ??= await this.startOffset();
-        const wakes = this.bus.wakeCount(this.topic, this.partition);
-        // What this process published and saw committed needs no read (./recent-messages.ts).
-        const rows: readonly LogRow[] =
-          this.bus.recentFrom(this.topic, this.partition, next, batchSize) ??
-          (
-            await this.bus.pool.query<LogRow>(
-              `SELECT "offset", message_key, headers, value FROM bus_log
-                WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
-              [this.topic, this.partition, next, batchSize],
-            )
-          ).rows;
-        failures = 0;
-        /** Until a publish to this partition since the read above wakes it, or the poll interval. */
-        const waitForWake = () =>
-          this.bus.waitForMessages(
-            this.topic,
-            this.partition,
-            wakes,
-            this.bus.options.pollIntervalMs ?? 250,
-            signal,
-            next,
-          );
-        if (rows.length === 0) {
-          await waitForWake();
-          continue;
-        }
-        let done = next;
-        let lastCommit = performance.now();
-        for (const row of rows) {
-          const message = {
-            topic: this.topic,
-            partition: this.partition,
-            offset: String(row.offset),
-            key: row.message_key,
-            value: row.value,
-            headers: row.headers,
-          };
-          const finished = await consumeOne(message, {
-            handle,
-            maxAttempts: this.subscription.options.maxAttempts ?? 5,
-            signal,
-            backoff: this.bus.options.backoff,
-            group,
-            sourceTopic: this.topic,
-            deadLetterTopic: this.bus.options.deadLetterTopic,
-            clock: this.bus.clock,
-            logger,
-            metrics: this.bus.options.metrics,
-            labels,
-            publishDeadLetter: (dead) => this.publishDeadLetter(dead, signal),
-          });
-          if (!finished) break;
-          done = row.offset + 1;
-          // Commit along the way too, so a crash redelivers at most a few messages.
-          if (done - next >= commitEvery.messages || performance.now() - lastCommit >= commitEvery.ms) {
-            if (!(await this.commit(done))) break;
-            next = done;
-            lastCommit = performance.now();
-          }
-        }
-        if (done > next) {
-          if (!(await this.commit(done))) {
-            logger.warn(
-              { group, topic: this.topic, partition: this.partition },
-              'partition lease lost; stopping',
-            );
-            this.subscription.dropReader(this);
-            return;
-          }
-          next = done;
-        }
-        // A batch that was not full, all handled, read everything published before the read: wait for a wake (or the
-        // poll, for other processes' publishes) instead of reading again to find nothing. A wake since the read
-        // (wakeCount moved) goes again at once.
-        if (rows.length < batchSize && done === rows[rows.length - 1]!.offset + 1) await waitForWake();
-      } catch (error) {
-        failures++;
-        const delayMs = backoffDelay(failures, { initialMs: 250, maxMs: 5000 });
-        logger.warn(
-          { group, topic: this.topic, partition: this.partition, delayMs, ...describeError(error) },
-          'partition read failed; retrying',
-        );
-        await pause(delayMs, signal);
-      }
-    }
-  }
-
-  /** Publishes a dead-letter record, retrying while the bus is unavailable; false when stopped first. */
-  private async publishDeadLetter(message: OutgoingMessage, signal: AbortSignal): Promise<boolean> {
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        await this.bus.publish([message]);
-        return true;
-      } catch (error) {
-        this.subscription.logger.warn(describeError(error), 'dead-letter publish failed; retrying');
-        await pause(backoffDelay(attempt), signal);
-      }
-    }
-    return false;
-  }
-
-  /** Where the group resumes: its committed offset, else the start of the log (or its end). */
-  private async startOffset(): Promise<number> {
-    const { group, fromBeginning } = this.subscription.options;
-    const { rows } = await this.bus.pool.query<{ committed_offset: number }>(
-      'SELECT committed_offset FROM bus_group_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3',
-      [group, this.topic, this.partition],
-    );
-    if (rows[0]) return rows[0].committed_offset;
-    if (fromBeginning ?? true) return 0;
-    const end = await this.bus.pool.query<{ next_offset: number }>(
-      'SELECT next_offset FROM bus_partitions WHERE topic = $1 AND partition = $2',
-      [this.topic, this.partition],
-    );
-    const offset = end.rows[0]?.next_offset ?? 0;
-    await this.commit(offset);
-    return offset;
-  }
-
-  /** Commits `offset` (the next to read) only while this member holds the lease; false when it does not. */
-  private async commit(offset: number): Promise<boolean> {
-    const { group } = this.subscription.options;
-    const { rowCount } = await this.bus.pool.query(
-      `INSERT INTO bus_group_offsets (group_id, topic, partition, committed_offset, updated_at)
-       SELECT $1, $2, $3, $4, now()
-        WHERE EXISTS (SELECT 1 FROM bus_leases
-                       WHERE group_id = $1 AND topic = $2 AND partition = $3 AND owner = $5)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE
-          SET committed_offset = GREATEST(bus_group_offsets.committed_offset, EXCLUDED.committed_offset),
-              updated_at = EXCLUDED.updated_at`,
-      [group, this.topic, this.partition, offset, this.subscription.memberId],
-    );
-    return (rowCount ?? 0) > 0;
-  }
 }

@@ -111,8 +111,9 @@ export class OutboxRelay {
       }
       let written: WrittenPartitions = [];
       const round = await withTransaction(pool, async (tx) => {
-        claimed = await this.claim(tx, limit, setAside, true);
-        const publishable = await this.inOrder(tx, claimed);
+        const claim = await this.claimInOrder(tx, limit, setAside);
+        claimed = claim.claimed;
+        const publishable = claim.publishable;
         if (publishable.length > 0) {
           const { bus } = this.options;
           if (isTransactionalPublisher(bus))
@@ -157,6 +158,40 @@ export class OutboxRelay {
       [limit, setAside.ids, setAside.keys],
     );
     return rows;
+  }
+
+  /**
+   * Claims and locks a batch (skipping rows other instances hold) and, in the same statement, finds which claimed
+   * rows come after an unpublished row of their case (else key) this relay does not hold — one locked by another
+   * instance, or set aside: those are held back (inOrder's rule, one round trip fewer per round: issue #17).
+   */
+  private async claimInOrder(
+    tx: Tx,
+    limit: number,
+    setAside: { ids: number[]; keys: string[] },
+  ): Promise<{ claimed: OutboxRow[]; publishable: OutboxRow[] }> {
+    const { rows } = await tx.query<OutboxRow & { held_back: boolean }>(
+      `WITH claimed AS MATERIALIZED (
+         SELECT id, event_id, case_id, topic, message_key, headers, value FROM outbox
+          WHERE published_at IS NULL AND NOT (id = ANY($2::bigint[]))
+            AND (cardinality($3::text[]) = 0 OR NOT (COALESCE(case_id::text, message_key) = ANY($3::text[])))
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       SELECT c.*, EXISTS (
+           SELECT 1 FROM outbox o
+            WHERE o.published_at IS NULL AND o.id < c.id AND NOT (o.id IN (SELECT id FROM claimed))
+              AND (CASE WHEN c.case_id IS NOT NULL THEN o.case_id = c.case_id
+                        ELSE c.message_key IS NOT NULL AND o.case_id IS NULL AND o.message_key = c.message_key END)
+         ) AS held_back
+         FROM claimed c ORDER BY c.id`,
+      [limit, setAside.ids, setAside.keys],
+    );
+    const claimed: OutboxRow[] = [];
+    const publishable: OutboxRow[] = [];
+    for (const { held_back, ...row } of rows) {
+      claimed.push(row);
+      if (!held_back) publishable.push(row);
+    }
+    return { claimed, publishable };
   }
 
   /**

@@ -23,6 +23,7 @@ import {
 import { OutboxRelay, startOutboxRelay } from '../../src/store/outbox-relay.ts';
 import { describeOnPostgres, openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
 import { type KafkaTestCluster, kafkaUnavailableReason, startKafka, uniqueName } from '../helpers/kafka.ts';
+import { countRoundTrips } from '../helpers/round-trips.ts';
 import { serviceMissing } from '../helpers/services.ts';
 import { countRows, waitFor } from '../helpers/store.ts';
 
@@ -179,6 +180,56 @@ describe(`outbox relay on the embedded bus (${testDatabaseKind()})`, () => {
     ]);
     expect(rows.rows[0]!.last_error).toMatch(/^PAGW_BUS_PUBLISH_REJECTED/);
     await db.pool.query('UPDATE outbox SET published_at = now() WHERE case_id = $1', [stuck]);
+    await bus.close();
+  });
+});
+
+describeOnPostgres(`outbox relay claims beside another instance (${testDatabaseKind()})`, () => {
+  it('holds back a case’s later event while another instance holds its earlier one, and publishes the rest', async () => {
+    const topic = uniqueName('status');
+    const bus = await createEmbeddedBus({ pool: db.pool, logger, deadLetterTopic: uniqueName('dlq') });
+    const relay = new OutboxRelay({ db, bus, clock: systemClock, logger, batchSize: 50 });
+    const base = 9_100_000 + Math.floor(Math.random() * 1e6);
+    const [held, free] = [caseUuid(base), caseUuid(base + 1)];
+    const write = (caseId: string, seq: number) =>
+      withTransaction(db.pool, (tx) =>
+        insertOutboxMessages(tx, { tenant: 'clinic-a', caseId, at: new Date() }, [
+          { topic, key: caseId, value: { seq } },
+        ]),
+      );
+    await write(held, 1);
+    await write(free, 1);
+    await write(held, 2);
+    const published = async () =>
+      (
+        await db.pool.query<{ case_id: string; seq: number }>(
+          `SELECT case_id, (convert_from(value, 'UTF8')::jsonb ->> 'seq')::int AS seq FROM outbox
+            WHERE case_id = ANY($1) AND published_at IS NOT NULL ORDER BY id`,
+          [[held, free]],
+        )
+      ).rows.map((r) => `${r.case_id === held ? 'held' : 'free'}:${r.seq}`);
+    // Another instance's round holds the held case's first event.
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `SELECT id FROM outbox WHERE case_id = $1 AND published_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE`,
+        [held],
+      );
+      const round = await relay.relayOnce();
+      // Its second event waits behind the first (claimed but held back); the other case goes out.
+      expect(round).toMatchObject({ heldBack: 1 });
+      expect(await published()).toEqual(['free:1']);
+      await other.query('ROLLBACK');
+    } finally {
+      other.release();
+    }
+    await relay.relayOnce();
+    expect(await published()).toEqual(['held:1', 'free:1', 'held:2']); // all out (listed by outbox id)
+    // A round is three round trips: the claim with its order check (and BEGIN), the append, the mark (and COMMIT).
+    await write(free, 2);
+    expect(await countRoundTrips(db.pool, () => relay.relayOnce())).toBe(3);
+    expect(await published()).toEqual(['held:1', 'free:1', 'held:2', 'free:2']);
     await bus.close();
   });
 });

@@ -74,6 +74,25 @@ function toRecord(row: CaseRow): CaseRecord {
   };
 }
 
+/**
+ * The case's columns for a statement that reads it through a join (the step claim with its cases: ./timers.ts),
+ * each as `joined_case_<column>` (not to clash with the other table's own columns, such as a timer's case_id);
+ * joinedCaseRecord reads them back (null when the join found no case).
+ */
+export function joinedCaseColumns(alias: string): string {
+  return caseColumns
+    .split(', ')
+    .map((column) => `${alias}.${column} AS joined_case_${column}`)
+    .join(', ');
+}
+
+export function joinedCaseRecord(row: Record<string, unknown>): CaseRecord | null {
+  if (row.joined_case_id === null || row.joined_case_id === undefined) return null;
+  const own: Record<string, unknown> = {};
+  for (const column of caseColumns.split(', ')) own[column] = row[`joined_case_${column}`];
+  return toRecord(own as unknown as CaseRow);
+}
+
 /** Appends the entry now, or hands it to the caller's collector. */
 async function audit(tx: Tx, collector: AuditEntry[] | undefined, entry: AuditEntry): Promise<void> {
   if (collector) collector.push(entry);

@@ -11,6 +11,7 @@
  * index (issue #17; migration 0018 removed the ones kept before).
  */
 import type pg from 'pg';
+import { type CaseRecord, joinedCaseColumns, joinedCaseRecord } from './cases.ts';
 import { raiseAfterCommit } from './signals.ts';
 import { queryMaybeLast, type Tx, withTransaction } from './sql.ts';
 import type { Statement } from './together.ts';
@@ -206,6 +207,14 @@ export function claimDueTimersParams(options: {
  * again and another worker re-runs the step. The holder renews the lease while the step runs (renewLeases). Steps
  * must therefore be idempotent (payer submissions reconcile by trace number).
  */
+/**
+ * The claim, with each claimed step's case read by the same statement (issue #17: a step claim and its case read
+ * were two round trips). The case is read as the claim's snapshot has it, as a read right after would.
+ */
+const claimDueTimersWithCasesSql = `WITH claimed AS (${claimDueTimersSql})
+  SELECT claimed.*, ${joinedCaseColumns('c')}
+    FROM claimed LEFT JOIN cases c ON c.tenant_id = claimed.tenant_id AND c.id = claimed.case_id`;
+
 export async function claimDueTimers(
   pool: Pick<pg.Pool, 'query'>,
   options: {
@@ -216,17 +225,21 @@ export async function claimDueTimers(
     kinds: readonly string[];
     /** Default 'payer'. */
     lane?: TimerLane;
+    /** Read each step's case with the claim (`claimedCase`: null when the timer has no case, or it is gone). */
+    withCases?: boolean;
   },
-): Promise<Array<DueTimer & { attempts: number }>> {
-  const { rows } = await pool.query<{
-    id: number;
-    tenant_id: string;
-    case_id: string | null;
-    kind: string;
-    due_at: Date;
-    payload: Record<string, unknown>;
-    attempts: number;
-  }>(claimDueTimersSql, claimDueTimersParams(options));
+): Promise<Array<DueTimer & { attempts: number; claimedCase?: CaseRecord | null }>> {
+  const { rows } = await pool.query<
+    {
+      id: number;
+      tenant_id: string;
+      case_id: string | null;
+      kind: string;
+      due_at: Date;
+      payload: Record<string, unknown>;
+      attempts: number;
+    } & Record<string, unknown>
+  >(options.withCases ? claimDueTimersWithCasesSql : claimDueTimersSql, claimDueTimersParams(options));
   return rows.map((row) => ({
     id: row.id,
     tenant: row.tenant_id,
@@ -235,6 +248,7 @@ export async function claimDueTimers(
     dueAt: row.due_at,
     payload: row.payload,
     attempts: row.attempts,
+    ...(options.withCases ? { claimedCase: joinedCaseRecord(row) } : {}),
   }));
 }
 

@@ -276,13 +276,18 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
   /** The cases of one claim's steps, in one read: a step that finds its case here does not read it again. */
   async function prepare(timers: readonly ClaimedTimer[]): Promise<ReadonlyMap<number, CaseRecord | null>> {
     const withCase = timers.filter((t) => t.caseId !== null);
-    const cases = await getCases(
-      db.pool,
-      withCase.map((t) => ({ tenant: t.tenant, caseId: t.caseId! })),
-    );
+    // The claim read them (readsCase); the others, in one statement.
+    const unread = withCase.filter((t) => t.claimedCase === undefined);
+    const cases =
+      unread.length > 0
+        ? await getCases(
+            db.pool,
+            unread.map((t) => ({ tenant: t.tenant, caseId: t.caseId! })),
+          )
+        : new Map<string, CaseRecord>();
     return new Map(
       withCase.map((t) => {
-        const record = cases.get(t.caseId!);
+        const record = t.claimedCase !== undefined ? t.claimedCase : cases.get(t.caseId!);
         return [t.id, record && record.tenant === t.tenant ? record : null];
       }),
     );
@@ -440,5 +445,5 @@ export function createCaseAdvancer(deps: CaseAdvancerDeps): StepKind<CaseRecord 
     return finish(timer);
   }
 
-  return { prepare, run, giveUp, maxAttempts: 8 };
+  return { readsCase: true, prepare, run, giveUp, maxAttempts: 8 };
 }

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { type Database, scheduleTimer } from '../../src/store/index.ts';
+import { type Database, getCase, scheduleTimer } from '../../src/store/index.ts';
 import { type ClaimedTimer, startStepWorker } from '../../src/workers/step-worker.ts';
 import { openTestDatabase, testDatabaseKind } from '../helpers/database.ts';
-import { waitFor } from '../helpers/store.ts';
+import { insertSampleCase, waitFor } from '../helpers/store.ts';
 
 describe(`step worker: prepare once per claim (${testDatabaseKind()})`, () => {
   let db: Database;
@@ -93,5 +93,65 @@ describe(`step worker: prepare once per claim (${testDatabaseKind()})`, () => {
       await worker.stop();
     }
     expect(ids.map((id) => seen.has(id) && seen.get(id) === undefined)).toEqual([true, true, true]);
+  });
+
+  it('a kind that reads cases gets each step’s case from the claim itself: the case as stored, null without one', async () => {
+    const record = await insertSampleCase(db.pool);
+    const at = new Date();
+    const own = await scheduleTimer(
+      db.pool,
+      {
+        tenant: record.tenant,
+        caseId: record.id,
+        kind: 'test.reads-case',
+        dueAt: new Date(0),
+        lane: 'local',
+      },
+      at,
+    );
+    // A timer naming the case under another tenant must not see it; one without a case sees none.
+    const foreign = await scheduleTimer(
+      db.pool,
+      {
+        tenant: 'another-clinic',
+        caseId: record.id,
+        kind: 'test.reads-case',
+        dueAt: new Date(0),
+        lane: 'local',
+      },
+      at,
+    );
+    const none = await scheduleTimer(
+      db.pool,
+      { tenant: record.tenant, kind: 'test.reads-case', dueAt: new Date(0), lane: 'local' },
+      at,
+    );
+    const claimed = new Map<number, ClaimedTimer>();
+    const worker = startStepWorker({
+      pool: db.pool,
+      clock: systemClock,
+      logger: createLogger({ level: 'silent' }),
+      intervalMs: 3_600_000,
+      concurrency: { local: 16 },
+      kinds: {
+        'test.reads-case': {
+          readsCase: true,
+          async run(timer) {
+            claimed.set(timer.id, timer);
+            await db.pool.query('DELETE FROM timers WHERE id = $1', [timer.id]);
+          },
+        },
+      },
+    });
+    try {
+      await waitFor(async () => (claimed.size === 3 ? true : undefined), { what: 'three steps' });
+    } finally {
+      await worker.stop();
+    }
+    expect(claimed.get(own)!.claimedCase).toEqual(await getCase(db.pool, record.tenant, record.id));
+    expect(claimed.get(own)).toMatchObject({ tenant: record.tenant, caseId: record.id });
+    expect(claimed.get(foreign)!.claimedCase).toBeNull();
+    expect(claimed.get(foreign)).toMatchObject({ tenant: 'another-clinic', caseId: record.id });
+    expect(claimed.get(none)!.claimedCase).toBeNull();
   });
 });

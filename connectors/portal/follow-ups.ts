@@ -31,7 +31,7 @@ import { PortalError } from './errors.ts';
 import { type Attachment, documentFile, portalFields } from './fields.ts';
 import type { PortalRecipe } from './recipes.ts';
 
-/** The connector's own runs and records, which these flows share (connectors/portal/connector.ts). */
+/** The connector's own runs and records, which these flows share (connectors/portal/runs.ts, for connector.ts). */
 export interface PortalRuns {
   readonly store: X12Store;
   readonly clock: Clock;

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { behaviourOf, type PasBehaviour } from './behaviours.ts';
 import { readSubmitAttachment } from './cdex.ts';
 import { type Answer, operationOutcome, type ReadClaim, responseBundle } from './fhir.ts';
-import type { PasReceived, Review } from './server.ts';
+import type { PasReceived, Review } from './sim-state.ts';
 
 /** The server's state and helpers the handlers use. */
 export interface SimChanges {

@@ -42,6 +42,16 @@ export interface DueTimer {
   payload: Record<string, unknown>;
 }
 
+/** A timer as its table holds it (the columns DueTimer is read from). */
+interface TimerRow {
+  id: number;
+  tenant_id: string;
+  case_id: string | null;
+  kind: string;
+  due_at: Date;
+  payload: Record<string, unknown>;
+}
+
 function insertTimer(spec: TimerSpec, at: Date): Statement {
   return {
     text: `INSERT INTO timers (tenant_id, case_id, kind, due_at, payload, created_at, lane)
@@ -134,14 +144,7 @@ export async function fireDueTimers(
     let claimed: DueTimer | undefined;
     try {
       const done = await withTransaction(pool, async (tx) => {
-        const { rows } = await tx.query<{
-          id: number;
-          tenant_id: string;
-          case_id: string | null;
-          kind: string;
-          due_at: Date;
-          payload: Record<string, unknown>;
-        }>(
+        const { rows } = await tx.query<TimerRow>(
           `SELECT id, tenant_id, case_id, kind, due_at, payload FROM timers
             WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane = $4 AND due_at <= $1 AND NOT (id = ANY($2))
               AND ($3::text[] IS NULL OR kind = ANY($3))
@@ -233,17 +236,10 @@ export async function claimDueTimers(
     withCases?: boolean;
   },
 ): Promise<Array<DueTimer & { attempts: number; claimedCase?: CaseRecord | null }>> {
-  const { rows } = await pool.query<
-    {
-      id: number;
-      tenant_id: string;
-      case_id: string | null;
-      kind: string;
-      due_at: Date;
-      payload: Record<string, unknown>;
-      attempts: number;
-    } & Record<string, unknown>
-  >(options.withCases ? claimDueTimersWithCasesSql : claimDueTimersSql, claimDueTimersParams(options));
+  const { rows } = await pool.query<TimerRow & { attempts: number } & Record<string, unknown>>(
+    options.withCases ? claimDueTimersWithCasesSql : claimDueTimersSql,
+    claimDueTimersParams(options),
+  );
   return rows.map((row) => ({
     id: row.id,
     tenant: row.tenant_id,

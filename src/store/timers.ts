@@ -86,7 +86,7 @@ export function scheduleTimerStatement(tx: Pick<Tx, 'query'>, spec: TimerSpec, a
 
 /** Due already: wake the worker once this commits, rather than leaving it to its next poll. */
 function wakeWhenDue(tx: Pick<Tx, 'query'>, spec: TimerSpec, at: Date): void {
-  if (spec.dueAt.getTime() <= at.getTime()) raiseAfterCommit(tx, 'timers');
+  if (spec.dueAt.getTime() <= at.getTime()) raiseAfterCommit(tx, `due:${spec.lane ?? 'timer'}`);
 }
 
 /** Cancels a case's pending timers of the given kinds (e.g. the SLA timer once the case is decided). */
@@ -284,6 +284,10 @@ export async function renewLeases(
   return rows.map((r) => r.id);
 }
 
+/** The backlog count (exported so a test can check which index it may read). */
+export const countDueStepsSql = `SELECT lane, count(*)::int AS n FROM timers
+      WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane IN ('payer', 'local') AND due_at <= $1 GROUP BY lane`;
+
 /**
  * Steps due and not claimed yet, per lane: the queue in front of the step worker (metric pagw_steps_due, and the
  * backlog intake's back-pressure watches: src/inbound/admission.ts).
@@ -292,11 +296,7 @@ export async function countDueSteps(
   sql: Pick<pg.Pool, 'query'>,
   now: Date,
 ): Promise<Record<Exclude<TimerLane, 'timer'>, number>> {
-  const { rows } = await sql.query<{ lane: 'payer' | 'local'; n: number }>(
-    `SELECT lane, count(*)::int AS n FROM timers
-      WHERE fired_at IS NULL AND cancelled_at IS NULL AND lane IN ('payer', 'local') AND due_at <= $1 GROUP BY lane`,
-    [now],
-  );
+  const { rows } = await sql.query<{ lane: 'payer' | 'local'; n: number }>(countDueStepsSql, [now]);
   const due = { payer: 0, local: 0 };
   for (const row of rows) due[row.lane] = row.n;
   return due;

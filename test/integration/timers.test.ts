@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cancelTimers,
   claimDueTimers,
+  claimDueTimersParams,
+  claimDueTimersSql,
+  countDueStepsSql,
   type Database,
   fireDueTimers,
   releaseAllLeases,
@@ -141,6 +144,47 @@ describe(`timers on ${testDatabaseKind()}`, () => {
     expect((await due(payerNew)).due_at).toEqual(later);
     expect((await due(local)).due_at).toEqual(later);
     expect((await due(payerOld)).due_at).toEqual(new Date(later.getTime() + 2000));
+  });
+
+  it('only a lookup by case may read the by-case index: the claim and the backlog count cannot', async () => {
+    // Without the claim index and sequential scans, a plan reads whatever index its predicate allows. The by-case
+    // index once allowed the claim and the count, read whole as bitmaps that never mark deleted timers' entries dead
+    // (migration 0021): under a steady load each order read thousands of them.
+    const plans = await withTransaction(db.pool, async (tx) => {
+      await tx.query('DROP INDEX timers_claim');
+      await tx.query('SET LOCAL enable_seqscan = off');
+      const plan = async (text: string, values: unknown[]) =>
+        (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      const now = new Date('2026-03-01T12:00:00Z');
+      const result = {
+        claim: await plan(
+          claimDueTimersSql,
+          claimDueTimersParams({ now, workerId: 'w', leaseMs: 1000, limit: 8, kinds: ['workflow.advance'] }),
+        ),
+        count: await plan(countDueStepsSql, [now]),
+        byCase: await plan(
+          'SELECT id FROM timers WHERE case_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL',
+          ['00000000-0000-4000-8000-000000000001'],
+        ),
+        byCases: await plan(
+          'SELECT id FROM timers WHERE case_id = ANY($1::uuid[]) AND fired_at IS NULL AND cancelled_at IS NULL',
+          [['00000000-0000-4000-8000-000000000001']],
+        ),
+      };
+      throw Object.assign(new Error('roll back the dropped index'), { plans: result });
+    }).catch((error: { plans?: Record<string, string> }) => {
+      if (!error.plans) throw error;
+      return error.plans;
+    });
+    expect(plans.claim).not.toContain('timers_open_by_case');
+    expect(plans.count).not.toContain('timers_open_by_case');
+    expect(plans.byCase).toContain('timers_open_by_case');
+    expect(plans.byCases).toContain('timers_open_by_case');
+    expect((await db.pool.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'timers_claim'`)).rowCount).toBe(
+      1,
+    );
   });
 
   // Several connections at once: PostgreSQL only (the embedded database runs one transaction at a time).

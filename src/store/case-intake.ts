@@ -148,7 +148,7 @@ export async function recordValidatedCases(tx: Tx, input: IntakeInput): Promise<
       },
     );
   });
-  if (timers.length > 0) raiseAfterCommit(tx, 'timers');
+  if (timers.length > 0) raiseAfterCommit(tx, 'due:payer');
   const fitsOneStatement =
     events.length <= rowsPerStatement(eventColumns) &&
     timers.length <= rowsPerStatement(timerColumns) &&

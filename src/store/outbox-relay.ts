@@ -238,8 +238,9 @@ export class OutboxRelay {
       thenCommit: inTransaction,
     });
     if (woken === 0) return;
-    if (inTransaction) raiseAfterCommit(sql, 'timers');
-    else raiseStoreSignal(this.options.db.pool, 'timers');
+    // markPublishedAndWake wakes only database-only steps (the delivery): the local lane.
+    if (inTransaction) raiseAfterCommit(sql, 'due:local');
+    else raiseStoreSignal(this.options.db.pool, 'due:local');
   }
 
   private async recordFailure(claimed: OutboxRow[], error: unknown): Promise<void> {

@@ -12,7 +12,12 @@ import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Tx } from './sql.ts';
 
-export type StoreSignal = 'timers' | 'outbox' | 'audit';
+/**
+ * `due:<lane>`: a commit made a timer of that lane due. One signal per lane, so a step made due wakes only the lane
+ * that runs it: when every due step woke both step lanes, the other lane's claim found nothing (~1.7 claims per
+ * order that took nothing at 50 orders/s, issue #17).
+ */
+export type StoreSignal = 'outbox' | 'audit' | `due:${'payer' | 'local' | 'timer'}`;
 
 const emitters = new WeakMap<object, EventEmitter>();
 const pending = new WeakMap<object, Set<StoreSignal>>();

@@ -231,9 +231,9 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
       }),
     ]),
   ) as Record<StepLane, ReturnType<typeof startPollLoop>>;
-  const unsubscribe = onStoreSignal(options.pool, 'timers', () => {
-    for (const lane of stepLanes) loops[lane].wake();
-  });
+  const unsubscribes = stepLanes.map((lane) =>
+    onStoreSignal(options.pool, `due:${lane}`, () => loops[lane].wake()),
+  );
 
   // One statement renews every running step's lease; a step that finished meanwhile is simply not renewed.
   let renewing: Promise<void> = Promise.resolve();
@@ -265,7 +265,7 @@ export function startStepWorker(options: StepWorkerOptions): StepWorker {
       slots: { ...slots },
     }),
     async stop() {
-      unsubscribe();
+      for (const unsubscribe of unsubscribes) unsubscribe();
       await Promise.all(stepLanes.map((lane) => loops[lane].stop()));
       await Promise.allSettled(stepLanes.flatMap((lane) => [...running[lane].values()]));
       clearInterval(renewTimer);

@@ -1,7 +1,7 @@
 /**
- * How often the step worker claims (issue #17: a claim is a statement). It claims when a commit makes a step due,
- * again at once only after a claim that filled its free slots, and after a step finishes only when its lane was
- * full. No step waits for the poll: with a one-hour poll interval every step still runs.
+ * How often the step worker claims (issue #17: a claim is a statement). A lane claims when a commit makes a step of
+ * that lane due, again at once only after a claim that filled its free slots, and after a step finishes only when
+ * its lane was full. No step waits for the poll: with a one-hour poll interval every step still runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
@@ -22,7 +22,7 @@ describe(`step worker claims (${testDatabaseKind()})`, () => {
 
   /** The worker, on a pool that counts its claims (the claim is an UPDATE of timers … RETURNING the steps). */
   function startCounting(kind: string, seen: Set<number>) {
-    const counter = { claims: 0 };
+    const counter = { claims: 0, lanes: [] as unknown[] };
     const pool = new Proxy(db.pool, {
       get(target, property) {
         const value = Reflect.get(target, property, target);
@@ -32,8 +32,10 @@ describe(`step worker claims (${testDatabaseKind()})`, () => {
               typeof text === 'string' &&
               /^\s*UPDATE timers SET/.test(text) &&
               text.includes('SKIP LOCKED')
-            )
+            ) {
               counter.claims++;
+              counter.lanes.push((rest[0] as unknown[])[5]); // claimDueTimersParams: the lane is $6
+            }
             return (value as (...a: unknown[]) => unknown).call(target, text, ...rest);
           };
         return typeof value === 'function' ? value.bind(target) : value;
@@ -81,7 +83,7 @@ describe(`step worker claims (${testDatabaseKind()})`, () => {
     expect([...seen].sort()).toEqual([...ids].sort());
   });
 
-  it('one claim per lane for a step a commit made due, none after it finishes', async () => {
+  it("one claim, in the step's own lane, for a step a commit made due; none after it finishes", async () => {
     const kind = 'test.claims.quiet';
     const seen = new Set<number>();
     const { worker, counter, pool } = startCounting(kind, seen);
@@ -90,12 +92,15 @@ describe(`step worker claims (${testDatabaseKind()})`, () => {
       const first = await schedule(kind, 0, pool);
       await waitFor(() => (seen.has(first) ? true : undefined), { what: 'the first step' });
       const before = counter.claims;
+      const lanesBefore = counter.lanes.length;
       for (const i of [1, 2]) {
         const id = await schedule(kind, i, pool);
         await waitFor(() => (seen.has(id) ? true : undefined), { what: `step ${i}` });
       }
-      // Each commit wakes both lanes once; the local claim took one step of two free slots, so nothing more.
-      expect(counter.claims - before).toBe(4);
+      // Each commit wakes its step's lane once (not the payer lane: it would find nothing); that claim took one step
+      // of two free slots, so nothing more.
+      expect(counter.claims - before).toBe(2);
+      expect(counter.lanes.slice(lanesBefore)).toEqual(['local', 'local']);
     } finally {
       await worker.stop();
     }

@@ -4,7 +4,7 @@
  * Guarantees
  * - At least once: a row is marked published only after the bus accepted it; a crash in between republishes
  *   it, with the same `pagw-event-id` header, so consumers dedupe. On the embedded bus the append and the mark
- *   share one transaction: exactly once.
+ *   are one statement of one transaction: exactly once.
  * - One case's events go out in commit order. Writers insert a case's outbox rows while holding the case row
  *   lock (src/store/cases.ts), so per case the outbox id order IS the commit order; the relay publishes a case's
  *   rows only as an unbroken prefix of that case's unpublished rows (rows without a case: per message key).
@@ -28,7 +28,7 @@ import type { OutboxMetrics } from '../metrics/metrics.ts';
 import type { Database } from './database.ts';
 import { onStoreSignal, raiseAfterCommit, raiseStoreSignal } from './signals.ts';
 import { type Sql, type Tx, withTransaction } from './sql.ts';
-import { markPublishedAndWake } from './timers.ts';
+import { markPublishedAndWake, markPublishedAndWakeWrites } from './timers.ts';
 
 export interface OutboxRelayOptions {
   readonly db: Pick<Database, 'pool' | 'kind'>;
@@ -116,10 +116,16 @@ export class OutboxRelay {
         const publishable = claim.publishable;
         if (publishable.length > 0) {
           const { bus } = this.options;
-          if (isTransactionalPublisher(bus))
-            written = await bus.publishInTransaction(tx, publishable.map(toMessage));
-          else await bus.publish(publishable.map(toMessage));
-          await this.markPublished(tx, publishable, true);
+          if (isTransactionalPublisher(bus)) {
+            // The append, the mark and the COMMIT in one round trip (issue #17).
+            const last = markPublishedAndWakeWrites(publishable, this.options.clock.now());
+            const appended = await bus.publishLastInTransaction(tx, publishable.map(toMessage), last);
+            written = appended.written;
+            if (Number(appended.result) > 0) raiseAfterCommit(tx, 'due:local');
+          } else {
+            await bus.publish(publishable.map(toMessage));
+            await this.markPublished(tx, publishable, true);
+          }
         }
         return this.done(claimed, publishable, limit);
       });

@@ -333,13 +333,30 @@ export async function markPublishedAndWake(
   at: Date,
   options: { thenCommit?: boolean } = {},
 ): Promise<number> {
+  const writes = markPublishedAndWakeWrites(rows, at);
+  const result = await queryMaybeLast<{ woken: number }>(
+    sql,
+    `WITH ${writes.ctes} SELECT ${writes.result} AS woken`,
+    [...writes.values],
+    options,
+  );
+  return result.rows[0]?.woken ?? 0;
+}
+
+/**
+ * markPublishedAndWake's writes, to send with an embedded bus append (TransactionalPublisher's
+ * publishLastInTransaction): the CTEs `marked` and `woken`, and the count of timers woken as the result.
+ */
+export function markPublishedAndWakeWrites(
+  rows: ReadonlyArray<{ id: number; case_id: string | null }>,
+  at: Date,
+): { ctes: string; values: unknown[]; result: string } {
   // The cases as a parameter, not a join with the marked rows (that made the planner walk every open timer once per
   // marked row: ~200 ms a batch under a backlog); and the lane and due time, so the claim index bounds the scan to
   // the database-only steps due later (those waiting here, and leased ones) even without table statistics.
   const caseIds = [...new Set(rows.map((r) => r.case_id).filter((c): c is string => c !== null))];
-  const result = await queryMaybeLast<{ woken: number }>(
-    sql,
-    `WITH marked AS (
+  return {
+    ctes: `marked AS (
        UPDATE outbox SET published_at = $2, attempts = attempts + 1, last_error = NULL
         WHERE id = ANY($1::bigint[]) AND published_at IS NULL),
      woken AS (
@@ -347,12 +364,10 @@ export async function markPublishedAndWake(
         WHERE case_id = ANY($4::uuid[]) AND lane = 'local' AND due_at > $2
           AND fired_at IS NULL AND cancelled_at IS NULL AND fired_by IS NULL
           AND payload @> jsonb_build_object($3::text, true)
-       RETURNING id)
-     SELECT count(*)::int AS woken FROM woken`,
-    [rows.map((r) => r.id), at, AWAITING_PUBLICATION, caseIds],
-    options,
-  );
-  return result.rows[0]?.woken ?? 0;
+       RETURNING id)`,
+    values: [rows.map((r) => r.id), at, AWAITING_PUBLICATION, caseIds],
+    result: '(SELECT count(*)::int FROM woken)',
+  };
 }
 
 /** Marks a claimed timer done; call it inside the transaction that records the step's result. */

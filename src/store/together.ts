@@ -16,6 +16,12 @@ export interface Statement {
   readonly values: readonly unknown[];
 }
 
+/** `text` with its parameters $1, $2 … moved up by `offset` ($1 becomes $<offset + 1>), to follow another's. */
+export function renumberParameters(text: string, offset: number): string {
+  // Our statements are built in code: a `$` followed by digits is always a parameter, never inside a literal.
+  return text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+}
+
 /** The statements as one (or none, for an empty list). Their parameters are renumbered to follow one another. */
 export function together(statements: readonly Statement[]): Statement | undefined {
   if (statements.length <= 1) return statements[0];
@@ -23,9 +29,7 @@ export function together(statements: readonly Statement[]): Statement | undefine
   const parts = statements.map((statement, i) => {
     const offset = values.length;
     values.push(...statement.values);
-    // Our statements are built in code: a `$` followed by digits is always a parameter, never inside a literal.
-    const text = statement.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    return `w${i + 1} AS (${text})`;
+    return `w${i + 1} AS (${renumberParameters(statement.text, offset)})`;
   });
   return { text: `WITH ${parts.join(', ')} SELECT 1`, values };
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.ts';
 import { createEmbeddedBus } from '../../src/bus/embedded/embedded-bus.ts';
 import { createKafkaBus } from '../../src/bus/kafka/kafka-bus.ts';
+import { partitionForKey } from '../../src/bus/partitioner.ts';
 import type { Bus, IncomingMessage } from '../../src/bus/port.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -146,6 +147,47 @@ describe(`outbox relay on the embedded bus (${testDatabaseKind()})`, () => {
     }
   });
 
+  it('a round whose bus partition is gone rolls back whole: nothing appended, no offset taken, nothing marked', async () => {
+    // The append, the mark and the COMMIT are one statement: the statement itself must fail.
+    const topic = uniqueName('status');
+    const bus = await createEmbeddedBus({
+      pool: db.pool,
+      logger,
+      deadLetterTopic: uniqueName('dlq'),
+      topics: [{ name: topic, partitions: 2 }],
+    });
+    const relay = new OutboxRelay({ db, bus, clock: systemClock, logger, batchSize: 50 });
+    await bus.publish([{ topic, key: null, value: Buffer.from('x') }]); // caches the topic's partition count
+    // One case whose events go to partition 0, one to partition 1.
+    const cases = [0, 1].map((partition) => {
+      let n = 9_200_000;
+      while (partitionForKey(caseUuid(n), 2) !== partition) n++;
+      return caseUuid(n);
+    });
+    for (const caseId of cases)
+      await withTransaction(db.pool, (tx) =>
+        insertOutboxMessages(tx, { tenant: 'clinic-a', caseId, at: new Date() }, [
+          { topic, key: caseId, value: { caseId } },
+        ]),
+      );
+    await db.pool.query('DELETE FROM bus_partitions WHERE topic = $1 AND partition = 1', [topic]);
+    const offsets = async () =>
+      (await db.pool.query('SELECT partition, next_offset FROM bus_partitions WHERE topic = $1', [topic]))
+        .rows;
+    const before = await offsets();
+    try {
+      await expect(relay.relayOnce()).rejects.toMatchObject({ code: 'PAGW_BUS_UNAVAILABLE' });
+      expect(await countRows(db.pool, 'bus_log', 'topic = $1', [topic])).toBe(1); // the first publish's message
+      expect(await offsets()).toEqual(before);
+      expect(await countRows(db.pool, 'outbox', 'case_id = ANY($1) AND published_at IS NULL', [cases])).toBe(
+        2,
+      );
+    } finally {
+      await db.pool.query('UPDATE outbox SET published_at = now() WHERE case_id = ANY($1)', [cases]);
+      await bus.close();
+    }
+  });
+
   it('sets aside an event the bus refuses for good: other cases flow, its own case waits behind it', async () => {
     const topic = uniqueName('status');
     const bus = await createEmbeddedBus({ pool: db.pool, logger, deadLetterTopic: uniqueName('dlq') });
@@ -226,9 +268,10 @@ describeOnPostgres(`outbox relay claims beside another instance (${testDatabaseK
     }
     await relay.relayOnce();
     expect(await published()).toEqual(['held:1', 'free:1', 'held:2']); // all out (listed by outbox id)
-    // A round is three round trips: the claim with its order check (and BEGIN), the append, the mark (and COMMIT).
+    // A round is two round trips: the claim with its order check (and BEGIN), then the append with the mark (and
+    // COMMIT).
     await write(free, 2);
-    expect(await countRoundTrips(db.pool, () => relay.relayOnce())).toBe(3);
+    expect(await countRoundTrips(db.pool, () => relay.relayOnce())).toBe(2);
     expect(await published()).toEqual(['held:1', 'free:1', 'held:2', 'free:2']);
     await bus.close();
   });

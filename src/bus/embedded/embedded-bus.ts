@@ -16,11 +16,12 @@ import { type Clock, systemClock } from '../../clock.ts';
 import { GatewayError } from '../../errors/index.ts';
 import { describeError, type Logger } from '../../log/logger.ts';
 import type { BusMetrics } from '../../metrics/metrics.ts';
-import { type Tx, withTransaction } from '../../store/sql.ts';
+import { queryMaybeLast, type Tx, withTransaction } from '../../store/sql.ts';
 import { type BackoffPolicy, isRetriableError } from '../delivery.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type {
   Bus,
+  LastWrites,
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
@@ -28,6 +29,7 @@ import type {
   WrittenPartitions,
 } from '../port.ts';
 import { assertTopicNames } from '../topics.ts';
+import { type AppendAnswer, appendStatement, partitionsMissing } from './append-statement.ts';
 import { EmbeddedSubscription } from './embedded-subscription.ts';
 import { partKey } from './partition-key.ts';
 import { type RecentMessage, RecentMessages } from './recent-messages.ts';
@@ -178,8 +180,35 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
    * two publishers never deadlock; within a partition, messages keep the order they were given in.
    */
   async publishInTransaction(tx: Tx, messages: readonly OutgoingMessage[]): Promise<WrittenPartitions> {
-    if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
     if (messages.length === 0) return [];
+    return (await this.append(tx, messages)).written;
+  }
+
+  /** publishInTransaction with the caller's last writes in the same statement, the COMMIT behind it (port.ts). */
+  async publishLastInTransaction(
+    tx: Tx,
+    messages: readonly OutgoingMessage[],
+    last: LastWrites,
+  ): Promise<{ written: WrittenPartitions; result: unknown }> {
+    return this.append(tx, messages, last);
+  }
+
+  private async append(
+    tx: Tx,
+    messages: readonly OutgoingMessage[],
+    last?: LastWrites,
+  ): Promise<{ written: WrittenPartitions; result: unknown }> {
+    if (this.closed) throw new GatewayError('PAGW_BUS_CLOSED', 'The embedded bus is closed');
+    if (messages.length === 0) {
+      if (!last) return { written: [], result: undefined };
+      const { rows } = await queryMaybeLast<{ result: unknown }>(
+        tx,
+        `WITH ${last.ctes} SELECT ${last.result} AS result`,
+        [...last.values],
+        { thenCommit: true },
+      );
+      return { written: [], result: rows[0]?.result };
+    }
     assertTopicNames(messages);
     const counts = await this.partitionsOf(tx, [...new Set(messages.map((m) => m.topic))]);
     const groups = new Map<string, { topic: string; partition: number; messages: OutgoingMessage[] }>();
@@ -198,52 +227,19 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
     const ordered = [...groups.values()].sort((a, b) =>
       a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
     );
-    // Every partition's offsets taken and messages appended in ONE statement, however many partitions the messages
-    // go to (issue #17: a relay round writes to several). `locked` takes the partitions' row locks in the fixed
-    // order first (LockRows above the Sort), so two publishers never deadlock; the UPDATE then only touches rows
-    // this statement holds. A partition that does not exist takes no offsets and appends nothing.
-    const m = { topic: [] as string[], partition: [] as number[], ord: [] as number[] };
-    const payload = { key: [] as (string | null)[], headers: [] as string[], value: [] as Buffer[] };
-    for (const group of ordered) {
-      group.messages.forEach((message, i) => {
-        m.topic.push(group.topic);
-        m.partition.push(group.partition);
-        m.ord.push(i + 1);
-        payload.key.push(message.key);
-        payload.headers.push(JSON.stringify(message.headers ?? {}));
-        payload.value.push(message.value);
-      });
-    }
-    const { rows } = await tx.query<{ topic: string; partition: number; first: number }>(
-      `WITH wanted AS (
-         SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(topic, partition, n)),
-       locked AS MATERIALIZED (
-         SELECT p.topic, p.partition FROM bus_partitions p JOIN wanted w USING (topic, partition)
-          ORDER BY p.topic, p.partition FOR UPDATE OF p),
-       taken AS (
-         UPDATE bus_partitions p SET next_offset = p.next_offset + w.n
-           FROM wanted w JOIN locked l USING (topic, partition)
-          WHERE p.topic = w.topic AND p.partition = w.partition
-          RETURNING p.topic, p.partition, p.next_offset - w.n AS first),
-       appended AS (
-         INSERT INTO bus_log (topic, partition, "offset", message_key, headers, value)
-         SELECT t.topic, t.partition, t.first + m.ord - 1, m.k, m.h::jsonb, m.v
-           FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bytea[])
-                  AS m(topic, partition, ord, k, h, v)
-           JOIN taken t ON t.topic = m.topic AND t.partition = m.partition)
-       SELECT topic, partition, first FROM taken`,
-      [
-        ordered.map((g) => g.topic),
-        ordered.map((g) => g.partition),
-        ordered.map((g) => g.messages.length),
-        m.topic,
-        m.partition,
-        m.ord,
-        payload.key,
-        payload.headers,
-        payload.value,
-      ],
-    );
+    const statement = appendStatement(ordered, last);
+    const { rows: answered } = await queryMaybeLast<AppendAnswer>(tx, statement.text, [...statement.values], {
+      thenCommit: Boolean(last),
+    }).catch((error: unknown) => {
+      if (!String((error as Error)?.message).includes(partitionsMissing)) throw error;
+      for (const group of ordered) this.partitionCounts.delete(group.topic);
+      throw new GatewayError(
+        'PAGW_BUS_UNAVAILABLE',
+        `Embedded bus partitions of ${[...new Set(ordered.map((g) => g.topic))].join(', ')} do not exist`,
+        { cause: error },
+      );
+    });
+    const rows = answered.filter((r): r is typeof r & { topic: string } => r.topic !== null);
     if (rows.length !== ordered.length) {
       // Nothing may be kept (some partitions took offsets): the caller's transaction rolls back on this error.
       const found = new Set(rows.map((r) => partKey(r.topic, r.partition)));
@@ -272,7 +268,7 @@ export class EmbeddedBus implements Bus, TransactionalPublisher {
         return [key, messages];
       }),
     );
-    return written;
+    return { written, result: answered[0]?.result };
   }
 
   /** This process's committed messages of the partition from `offset` on, when it has them (./recent-messages.ts). */

@@ -49,6 +49,7 @@ import { wireWorkflow } from './wiring/workflow.ts';
 import { startAuditChainer } from './workers/audit-chainer.ts';
 import { startEmbeddedVacuum } from './workers/embedded-vacuum.ts';
 import { startFirstStatistics } from './workers/first-statistics.ts';
+import { startQueueVacuum } from './workers/queue-vacuum.ts';
 import { startStepWorker } from './workers/step-worker.ts';
 import { startTimerWorker, type Worker } from './workers/timer-worker.ts';
 
@@ -266,6 +267,9 @@ export async function startGateway(
     );
     // PGlite has no autovacuum (single-user mode): the gateway vacuums its busy tables itself.
     if (db.kind === 'pglite' && db.exclusive) workers.push(startEmbeddedVacuum({ pool: db.pool, logger }));
+    // The timers queue, every few seconds on either database (./workers/queue-vacuum.ts).
+    if (config.workers.queueVacuumMs > 0)
+      workers.push(startQueueVacuum({ pool: db.pool, logger, intervalMs: config.workers.queueVacuumMs }));
     // A new database's first statistics at once: its prepared statements' plans are made from them.
     workers.push(startFirstStatistics({ pool: db.pool, logger }));
     registerPipelineMetrics(metrics, {

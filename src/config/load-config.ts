@@ -60,6 +60,7 @@ const envBindings: ReadonlyArray<{ name: string; path: string[]; read: (raw: str
   { name: 'STEP_LEASE_MS', path: ['workers', 'stepLeaseMs'], read: readInteger },
   { name: 'INTAKE_MAX_BACKLOG', path: ['workers', 'intakeMaxBacklog'], read: readInteger },
   { name: 'INTAKE_MAX_WAIT_MS', path: ['workers', 'intakeMaxWaitMs'], read: readInteger },
+  { name: 'QUEUE_VACUUM_MS', path: ['workers', 'queueVacuumMs'], read: readInteger },
   {
     name: 'SLA_WARN_AT',
     path: ['sla', 'warnAtFractions'],

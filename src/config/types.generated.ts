@@ -241,6 +241,10 @@ export interface Workers {
    */
   intakeMaxBacklog: number;
   /**
+   * How often the gateway vacuums the timers queue itself (env QUEUE_VACUUM_MS), on PostgreSQL and the embedded database: every step's timer comes and goes within seconds, and autovacuum looks at a table at most once a minute (the embedded database never), so dead timers would build up under the step claim between its rounds (issue #17). 0 leaves it to autovacuum.
+   */
+  queueVacuumMs: number;
+  /**
    * Longest back-pressure wait for one message (env INTAKE_MAX_WAIT_MS). An HTTP order still waiting is answered 503 PAGW_INBOUND_BUSY with Retry-After and not recorded; MLLP and bus messages are accepted after it.
    */
   intakeMaxWaitMs: number;

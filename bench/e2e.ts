@@ -10,6 +10,9 @@
  * - floors measured in the same run on the same kind of database — a bare BEGIN/INSERT/COMMIT loop, a bare express
  *   handler doing one INSERT, and with --bus kafka a bare kafkajs consume→produce passthrough — and the ratios.
  * The machine's load average is printed with each run: on a shared machine compare ratios, not absolute rates.
+ * This file runs the bench; its parts are in bench/e2e/: load.ts (the orders sent), floors.ts, latency.ts,
+ * pg-figures.ts (the PostgreSQL side: counters, table churn, the claim's plan), report.ts (the console output),
+ * profile-summary.ts, and the processes it starts, gateway-process.ts and floor-http.ts.
  *
  *   npm run bench:e2e -- --db pg|embedded [--bus embedded|kafka] (--rate R [--duration S] | --burst N
  *                        [--concurrency C]) [--payer-ms M] [--runs K] [--pg-url postgres://…/postgres] [--json file]
@@ -24,15 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import {
-  claimDueTimersParams,
-  claimDueTimersSql,
-  createApiToken,
-  type Database,
-  migrate,
-  openDatabase,
-} from '../src/store/index.ts';
-import { traceNumberFor } from '../src/workflow/case-workflow.ts';
+import { createApiToken, type Database, migrate, openDatabase } from '../src/store/index.ts';
 import { buildOrmOrder } from '../test/helpers/hl7-orders.ts';
 import { startKafka } from '../test/helpers/kafka.ts';
 import { startClearinghouseSim } from '../test/sim/clearinghouse/process.ts';
@@ -45,8 +40,11 @@ import {
   startProcess,
   stopProcess,
 } from './e2e/floors.ts';
+import { pipelineLatencies } from './e2e/latency.ts';
 import { burst, type SentOrder, steady } from './e2e/load.ts';
-import { type ProfileSummary, printProfileSummary, summarizeProfile } from './e2e/profile-summary.ts';
+import { cpuDelta, explainClaim, pgServerFigures, tableDelta, tableFigures } from './e2e/pg-figures.ts';
+import { type ProfileSummary, summarizeProfile } from './e2e/profile-summary.ts';
+import { printMedians, printRun } from './e2e/report.ts';
 import { seedSyntheticCases } from './seed-cases.ts';
 
 const { values } = parseArgs({
@@ -87,34 +85,9 @@ const order = (run: string) => (index: number) => {
   };
 };
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function stats(samples: number[]) {
-  const sorted = samples.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return {
-    n: sorted.length,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: sorted.at(-1) ?? Number.NaN,
-  };
-}
-
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-function procCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return 0;
-  }
 }
 
 interface Counts {
@@ -137,138 +110,6 @@ async function readCounts(pid: number, file: string): Promise<Counts> {
     }
   }
   throw new Error('the gateway wrote no counts');
-}
-
-async function pgServerFigures(admin: pg.Client, database: string) {
-  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-    database,
-  ]);
-  const stat = await admin.query<{ xact_commit: string }>(
-    'SELECT xact_commit FROM pg_stat_database WHERE datname = $1',
-    [database],
-  );
-  return {
-    commits: Number(stat.rows[0]?.xact_commit ?? 0),
-    cpu: new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)])),
-  };
-}
-
-/** The queue tables' churn (PostgreSQL): dead tuples left, tuples the claim indexes read, HOT updates. */
-const queueTables = ['timers', 'outbox', 'cases', 'audit_head'];
-interface TableFigures {
-  rel: string;
-  deadTuples: number;
-  liveTuples: number;
-  updates: number;
-  hotUpdates: number;
-  deletes: number;
-  indexTuplesRead: number;
-  /** Tuples read per index of the table, to see which statement's plan reads them. */
-  indexTuplesReadByIndex: Record<string, number>;
-  autovacuums: number;
-}
-
-async function tableFigures(pool: Pick<pg.Pool, 'query'>): Promise<Map<string, TableFigures>> {
-  // Backends flush their statistics at most once a second: wait that out so the figures are complete.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const { rows } = await pool.query<{
-    rel: string;
-    dead: string;
-    live: string;
-    upd: string;
-    hot: string;
-    del: string;
-    idx_read: string;
-    by_index: Record<string, string> | null;
-    autovacuums: string;
-  }>(
-    `SELECT t.relname AS rel, t.n_dead_tup AS dead, t.n_live_tup AS live, t.n_tup_upd AS upd,
-            t.n_tup_hot_upd AS hot, t.n_tup_del AS del, t.autovacuum_count + t.vacuum_count AS autovacuums,
-            COALESCE((SELECT sum(i.idx_tup_read) FROM pg_stat_user_indexes i WHERE i.relid = t.relid), 0) AS idx_read,
-            (SELECT json_object_agg(i.indexrelname, i.idx_tup_read) FROM pg_stat_user_indexes i
-              WHERE i.relid = t.relid) AS by_index
-       FROM pg_stat_user_tables t WHERE t.relname = ANY($1)`,
-    [queueTables],
-  );
-  return new Map(
-    rows.map((r) => [
-      r.rel,
-      {
-        rel: r.rel,
-        deadTuples: Number(r.dead),
-        liveTuples: Number(r.live),
-        updates: Number(r.upd),
-        hotUpdates: Number(r.hot),
-        deletes: Number(r.del),
-        indexTuplesRead: Number(r.idx_read),
-        indexTuplesReadByIndex: Object.fromEntries(
-          Object.entries(r.by_index ?? {}).map(([k, v]) => [k, Number(v)]),
-        ),
-        autovacuums: Number(r.autovacuums),
-      },
-    ]),
-  );
-}
-
-function tableDelta(before: Map<string, TableFigures>, after: Map<string, TableFigures>, orders: number) {
-  return [...after.values()].map((a) => {
-    const b = before.get(a.rel);
-    const per = (x: number) => Number((x / Math.max(1, orders)).toFixed(2));
-    return {
-      rel: a.rel,
-      deadTuplesAtEnd: a.deadTuples,
-      liveTuplesAtEnd: a.liveTuples,
-      updatesPerOrder: per(a.updates - (b?.updates ?? 0)),
-      hotUpdateShare: Number(
-        ((a.hotUpdates - (b?.hotUpdates ?? 0)) / Math.max(1, a.updates - (b?.updates ?? 0))).toFixed(2),
-      ),
-      deletesPerOrder: per(a.deletes - (b?.deletes ?? 0)),
-      indexTuplesReadPerOrder: per(a.indexTuplesRead - (b?.indexTuplesRead ?? 0)),
-      indexTuplesReadPerOrderByIndex: Object.fromEntries(
-        Object.entries(a.indexTuplesReadByIndex)
-          .map(([index, read]) => [index, per(read - (b?.indexTuplesReadByIndex[index] ?? 0))] as const)
-          .filter(([, read]) => read > 0)
-          .sort((x, y) => y[1] - x[1]),
-      ),
-      vacuums: a.autovacuums - (b?.autovacuums ?? 0),
-    };
-  });
-}
-
-/**
- * The step worker's claim as it runs at this moment (PostgreSQL), EXPLAIN ANALYZE inside a rolled-back transaction:
- * shows whether the claim index serves ORDER BY due_at, id (no Sort node) and how many rows and buffers it reads.
- */
-async function explainClaim(pool: pg.Pool): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const lines: string[] = [];
-    for (const lane of ['payer', 'local'] as const) {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${claimDueTimersSql}`,
-        claimDueTimersParams({
-          now: new Date(),
-          workerId: 'bench-explain',
-          leaseMs: 15_000,
-          limit: 16,
-          kinds: ['workflow.advance'],
-          lane,
-        }),
-      );
-      lines.push(`lane ${lane}:`, ...rows.map((r) => `  ${r['QUERY PLAN']}`));
-    }
-    return lines;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
-  }
-}
-
-function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
-  return total;
 }
 
 async function runOnce(runIndex: number) {
@@ -443,48 +284,11 @@ async function runOnce(runIndex: number) {
     const gatewayCpuMs = counts1.cpuMs - counts0.cpuMs;
 
     // Latencies.
-    const received = await sim.received();
-    const firstAt = new Map<string, number>();
-    for (const r of received) {
-      if (!r.traceNumber || (r.kind !== '270' && r.kind !== '278-request')) continue;
-      const key = `${r.kind}:${r.traceNumber}`;
-      if (!firstAt.has(key)) firstAt.set(key, Date.parse(r.at));
-    }
-    const { rows: events } = await db.pool.query<{
-      case_id: string;
-      event: string;
-      to_state: string;
-      at: Date;
-    }>(
-      `SELECT case_id, event, to_state, at FROM case_events WHERE case_id = ANY($1) AND (event IN ('decided', 'delivered') OR to_state = ANY($2))`,
-      [ids, finalStates],
-    );
-    const eventAt = new Map<string, number>();
-    let lastFinal = 0;
-    for (const e of events) {
-      eventAt.set(`${e.event}:${e.case_id}`, e.at.getTime());
-      if (finalStates.includes(e.to_state)) lastFinal = Math.max(lastFinal, e.at.getTime());
-    }
+    const { latency, lastFinal } = await pipelineLatencies(db.pool, sim, accepted, ids, finalStates);
     const states = await db.pool.query<{ state: string; n: number }>(
       'SELECT state, count(*)::int AS n FROM cases WHERE id = ANY($1) GROUP BY state ORDER BY state',
       [ids],
     );
-    const since = (s: SentOrder, at: number | undefined) => (at === undefined ? Number.NaN : at - s.sentAt);
-    const latency = {
-      intake: stats(accepted.map((s) => s.respondedAt - s.sentAt)),
-      to270: stats(accepted.map((s) => since(s, firstAt.get(`270:${traceNumberFor(s.caseId!)}`)))),
-      to278: stats(accepted.map((s) => since(s, firstAt.get(`278-request:${traceNumberFor(s.caseId!)}`)))),
-      toDecided: stats(accepted.map((s) => since(s, eventAt.get(`decided:${s.caseId}`)))),
-      toDelivered: stats(accepted.map((s) => since(s, eventAt.get(`delivered:${s.caseId}`)))),
-      // Per case, not from the order: what the delivery step itself adds (publication of the decision's events).
-      decidedToDelivered: stats(
-        accepted.map((s) => {
-          const decided = eventAt.get(`decided:${s.caseId}`);
-          const delivered = eventAt.get(`delivered:${s.caseId}`);
-          return decided === undefined || delivered === undefined ? Number.NaN : delivered - decided;
-        }),
-      ),
-    };
     const perOrder = (x: number) => x / Math.max(1, accepted.length);
     const byText = Object.entries(counts1.byText)
       .map(([text, n]) => [text, n - (counts0.byText[text] ?? 0)] as const)
@@ -552,123 +356,16 @@ async function runOnce(runIndex: number) {
   }
 }
 
-type Result = Awaited<ReturnType<typeof runOnce>>;
-
-const ms = (x: number) =>
-  Number.isFinite(x) ? `${x >= 10_000 ? (x / 1000).toFixed(1) + ' s' : `${Math.round(x)} ms`}` : '—';
-const fixed = (x: number | undefined, digits = 1) =>
-  x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
-
-function print(r: Result): void {
-  const what =
-    r.mode.kind === 'burst'
-      ? `burst of ${r.mode.n} at concurrency ${r.concurrency}`
-      : `${r.mode.rate} orders/s for ${r.mode.seconds} s`;
-  console.log(
-    `\n== bench:e2e  db=${r.db} bus=${r.bus}  ${what}  payer=${r.payerMs} ms  load average ${r.loadAverage.join(' ')} (after: ${r.loadAverageAfter.join(' ')})`,
-  );
-  console.log(
-    `  orders sent ${r.sent}, accepted ${r.accepted} (503 busy answers retried: ${r.busyAnswers}), final ${r.final}  states ${JSON.stringify(r.states)}`,
-  );
-  console.log(`  intake ${fixed(r.intakeRate)} orders/s   drain ${fixed(r.drainRate)} cases/s (whole run)`);
-  console.log('  latency from the order             p50       p90       p99       max');
-  for (const [label, s] of [
-    ['201 answered', r.latency.intake],
-    ['270 at the payer', r.latency.to270],
-    ['278 at the payer', r.latency.to278],
-    ['decided', r.latency.toDecided],
-    ['delivered', r.latency.toDelivered],
-    ['decided → delivered (per case)', r.latency.decidedToDelivered],
-  ] as const) {
-    console.log(
-      `  ${label.padEnd(30)} ${ms(s.p50).padStart(9)} ${ms(s.p90).padStart(9)} ${ms(s.p99).padStart(9)} ${ms(s.max).padStart(9)}  (n=${s.n})`,
-    );
-  }
-  console.log(
-    `  gateway RSS at rest ${fixed(r.rssAtRestMb, 0)} MB, peak ${fixed(r.peakRssMb, 0)} MB; started in ${fixed(r.gatewayStartSeconds)} s`,
-  );
-  console.log(
-    `  CPU per order: gateway ${fixed(r.gatewayCpuMsPerOrder)} ms${r.serverCpuMsPerOrder === undefined ? '' : `, PostgreSQL ${fixed(r.serverCpuMsPerOrder)} ms`}`,
-  );
-  console.log(
-    `  per order: ${fixed(r.statementsPerOrder)} SQL statements, ${fixed(r.transactionsPerOrder)} transactions${r.serverCommitsPerOrder === undefined ? '' : `, ${fixed(r.serverCommitsPerOrder)} server commits (pg_stat_database)`}`,
-  );
-  for (const t of r.topStatements.slice(0, 10))
-    console.log(`    ${String(t.perOrder).padStart(6)}  ${t.text}`);
-  if (r.claimPlan.length > 0)
-    console.log(`  step claim at the end of intake (EXPLAIN ANALYZE):\n    ${r.claimPlan.join('\n    ')}`);
-  for (const t of r.queueTables ?? []) {
-    console.log(
-      `  table ${t.rel.padEnd(10)} per order: ${t.updatesPerOrder} updates (${Math.round(t.hotUpdateShare * 100)} % HOT), ${t.deletesPerOrder} deletes, ${t.indexTuplesReadPerOrder} index tuples read; at the end ${t.deadTuplesAtEnd} dead / ${t.liveTuplesAtEnd} live tuples, ${t.vacuums} vacuums`,
-    );
-    console.log(
-      `      index tuples read per order, by index: ${JSON.stringify(t.indexTuplesReadPerOrderByIndex)}`,
-    );
-  }
-  const f = r.floors;
-  if (f.insertCommit)
-    console.log(
-      `  floor: bare BEGIN/INSERT/COMMIT x${r.concurrency}   ${fixed(f.insertCommit.perSecond, 0)} /s  → intake ratio ${fixed(r.ratios.intakeToInsertCommit, 2)}`,
-    );
-  if (f.http)
-    console.log(
-      `  floor: bare express + one INSERT     ${fixed(f.http.perSecond, 0)} /s  → intake ratio ${fixed(r.ratios.intakeToHttpFloor, 2)}`,
-    );
-  if (f.kafka)
-    console.log(
-      `  floor: bare kafkajs passthrough      ${fixed(f.kafka.perSecond, 0)} /s  → drain ratio ${fixed(r.ratios.drainToKafkaPassthrough, 2)}`,
-    );
-  if (r.profile) {
-    console.log(
-      `  gateway CPU profile, the measured window only (orders sent to the last case final): ${r.profile.file}`,
-    );
-    printProfileSummary(r.profile);
-  }
-}
+/** One run's figures: printed by bench/e2e/report.ts, and each a line of --json. */
+export type Result = Awaited<ReturnType<typeof runOnce>>;
 
 const runs = Number(values.runs);
 const results: Result[] = [];
 for (let i = 0; i < runs; i++) {
   const result = await runOnce(i);
-  print(result);
+  printRun(result);
   results.push(result);
   if (values.json) appendFileSync(values.json, `${JSON.stringify(result)}\n`);
 }
-if (runs > 1) {
-  const median = (pick: (r: Result) => number | undefined) => {
-    const xs = results
-      .map(pick)
-      .filter((x): x is number => x !== undefined && Number.isFinite(x))
-      .sort((a, b) => a - b);
-    return xs.length ? xs[Math.floor(xs.length / 2)]! : Number.NaN;
-  };
-  console.log(`\n== median of ${runs} runs`);
-  console.log(
-    `  intake ${fixed(median((r) => r.intakeRate))} /s, drain ${fixed(median((r) => r.drainRate))} /s`,
-  );
-  console.log(
-    `  order → 278 p50 ${ms(median((r) => r.latency.to278.p50))}, p99 ${ms(median((r) => r.latency.to278.p99))}; → delivered p50 ${ms(median((r) => r.latency.toDelivered.p50))}`,
-  );
-  console.log(
-    `  RSS at rest ${fixed(
-      median((r) => r.rssAtRestMb),
-      0,
-    )} MB, peak ${fixed(
-      median((r) => r.peakRssMb),
-      0,
-    )} MB`,
-  );
-  console.log(
-    `  statements/order ${fixed(median((r) => r.statementsPerOrder))}, transactions/order ${fixed(median((r) => r.transactionsPerOrder))}`,
-  );
-  console.log(
-    `  ratios: intake/INSERT floor ${fixed(
-      median((r) => r.ratios.intakeToInsertCommit),
-      2,
-    )}, intake/HTTP floor ${fixed(
-      median((r) => r.ratios.intakeToHttpFloor),
-      2,
-    )}`,
-  );
-}
+if (runs > 1) printMedians(results);
 process.exit(0);

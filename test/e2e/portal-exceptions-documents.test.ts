@@ -26,7 +26,8 @@ import {
   pdf,
   sim,
   startPortalGateway,
-  until,
+  untilStateOrFailed,
+  uploadAndSendDocuments,
 } from './portal-exceptions-harness.ts';
 
 describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real Chromium)`, () => {
@@ -35,7 +36,7 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
   it('pended for documents: a task, an upload through the API, the robot uploads it on the portal, then a decision', async () => {
     const caseId = await order({ memberId: 'DOCS4711', placerOrderNumber: `ORD-DOCS-${Date.now()}` });
     // Pended with the portal's request for documents: no clock push, nothing else moves it on.
-    const pended = await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+    const pended = await untilStateOrFailed(caseId, 'pended');
     expect(pended.state).toBe('pended');
     expect(pended.decision).toMatchObject({
       outcome: 'pended',
@@ -60,26 +61,10 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
       { type: 'document', label: 'Progress notes', code: '09', system: expect.any(String) },
     ]);
 
-    const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-      body: new Uint8Array(pdf),
-    });
-    expect(uploaded.status).toBe(201);
-    const doc = await readJson(uploaded);
-    const sent = await api('POST', `/tasks/${task.id}/resolve`, {
-      action: 'send_documents',
-      taskVersion: task.version,
-    });
-    expect(sent.status).toBe(200);
+    const doc = await uploadAndSendDocuments(caseId, task);
 
     // documents_sent is followed by a status check at once: no clock push needed.
-    const final = await until(
-      caseId,
-      (c) => c.state === 'delivered' || c.state === 'failed',
-      'delivered',
-      false,
-    );
+    const final = await untilStateOrFailed(caseId, 'delivered');
     expect(final.state).toBe('delivered');
     expect(final.decision).toMatchObject({ outcome: 'approved', channel: 'portal' });
     expect(final.events.map((e: { event: string }) => e.event)).toEqual([
@@ -126,7 +111,7 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
       placerOrderNumber: `ORD-DUAL-DOCS-${Date.now()}`,
       payerId: 'DUALCHAN',
     });
-    const pended = await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+    const pended = await untilStateOrFailed(caseId, 'pended');
     expect(pended).toMatchObject({ state: 'pended', channel: 'portal' });
     const task = await waitFor(
       async () =>
@@ -135,23 +120,8 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
           | undefined,
       { timeoutMs: 60_000, what: 'documents task' },
     );
-    const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-      body: new Uint8Array(pdf),
-    });
-    expect(uploaded.status).toBe(201);
-    const sent = await api('POST', `/tasks/${task.id}/resolve`, {
-      action: 'send_documents',
-      taskVersion: task.version,
-    });
-    expect(sent.status).toBe(200);
-    const final = await until(
-      caseId,
-      (c) => c.state === 'delivered' || c.state === 'failed',
-      'delivered',
-      false,
-    );
+    await uploadAndSendDocuments(caseId, task);
+    const final = await untilStateOrFailed(caseId, 'delivered');
     expect(final.state).toBe('delivered');
     expect(final.events.find((e: { event: string }) => e.event === 'documents_sent').data.via).toBe('portal');
     expect((await sim.submissions()).find((s) => s.member === 'DOCS4714')!.documents).toHaveLength(1);
@@ -168,7 +138,7 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
       placerOrderNumber: `ORD-NOUP-${Date.now()}`,
       payerId: 'NOUPLOAD',
     });
-    const pended = await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+    const pended = await untilStateOrFailed(caseId, 'pended');
     expect(pended.decision).toMatchObject({ followUp: 'send_documentation' });
     const openTask = (reason: string) =>
       waitFor(
@@ -185,18 +155,7 @@ describe.skipIf(missing)(`portal robot: documents (${testDatabaseKind()}, real C
         { timeoutMs: 120_000, what: `an open documents task (${reason})` },
       );
     const task = await openTask('DOCUMENTS_REQUESTED');
-    const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-      body: new Uint8Array(pdf),
-    });
-    expect(uploaded.status).toBe(201);
-    const doc = await readJson(uploaded);
-    const sent = await api('POST', `/tasks/${task.id}/resolve`, {
-      action: 'send_documents',
-      taskVersion: task.version,
-    });
-    expect(sent.status).toBe(200);
+    const doc = await uploadAndSendDocuments(caseId, task);
     // The channel cannot send them: a person has them again, saying why.
     const again = await openTask('CHANNEL_CANNOT_SEND');
     expect(again.id).not.toBe(task.id);

@@ -160,3 +160,26 @@ export async function until(caseId: string, done: (c: any) => boolean, what: str
     { timeoutMs: 240_000, intervalMs: 500, what },
   );
 }
+
+/** Waits, without pushing the clock, until the case is in `state` or has failed (the test then says which). */
+export function untilStateOrFailed(caseId: string, state: string) {
+  return until(caseId, (c) => c.state === state || c.state === 'failed', state, false);
+}
+
+/** Uploads the test PDF as the requested progress notes (code 09) and resolves the task by sending them, as a
+ * person does in the console; returns the stored document. */
+export async function uploadAndSendDocuments(caseId: string, task: { id: string; version: number }) {
+  const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
+    body: new Uint8Array(pdf),
+  });
+  expect(uploaded.status).toBe(201);
+  const doc = await readJson(uploaded);
+  const sent = await api('POST', `/tasks/${task.id}/resolve`, {
+    action: 'send_documents',
+    taskVersion: task.version,
+  });
+  expect(sent.status).toBe(200);
+  return doc;
+}

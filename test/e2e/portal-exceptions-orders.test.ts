@@ -25,6 +25,7 @@ import {
   sim,
   startPortalGateway,
   until,
+  untilStateOrFailed,
 } from './portal-exceptions-harness.ts';
 
 describe.skipIf(missing)(
@@ -35,7 +36,7 @@ describe.skipIf(missing)(
     it('a changed order (ORC XO) on a portal payer: the robot changes the request on the portal, then a decision', async () => {
       const placer = `ORD-CHG-PORTAL-${Date.now()}`;
       const caseId = await order({ memberId: 'PEND5811', placerOrderNumber: placer, quantity: 1 });
-      await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+      await untilStateOrFailed(caseId, 'pended');
       const change = await gw.postHl7(
         buildOrmOrder({
           messageId: `PORTAL-EXC-XO-${Date.now()}`,
@@ -99,14 +100,9 @@ describe.skipIf(missing)(
     it('a cancelled order (ORC CA) on a portal payer: the robot withdraws the request on the portal; the case ends cancelled', async () => {
       const placer = `ORD-CAN-PORTAL-${Date.now()}`;
       const caseId = await order({ memberId: 'PEND6911', placerOrderNumber: placer });
-      await until(caseId, (c) => c.state === 'pended' || c.state === 'failed', 'pended', false);
+      await untilStateOrFailed(caseId, 'pended');
       await order({ memberId: 'PEND6911', placerOrderNumber: placer, orderControl: 'CA' });
-      const final = await until(
-        caseId,
-        (c) => c.state === 'cancelled' || c.state === 'failed',
-        'cancelled',
-        false,
-      );
+      const final = await untilStateOrFailed(caseId, 'cancelled');
       expect(final.state).toBe('cancelled');
       expect(final.events.at(-1)).toMatchObject({
         event: 'cancelled',
@@ -133,12 +129,7 @@ describe.skipIf(missing)(
     it('[x12, portal] whose portal took the request: the cancel follows it to the portal, not to the x12 channel', async () => {
       const placer = `ORD-CAN-DUAL-${Date.now()}`;
       const caseId = await order({ memberId: 'PEND6912', placerOrderNumber: placer, payerId: 'DUALCHAN' });
-      const pended = await until(
-        caseId,
-        (c) => c.state === 'pended' || c.state === 'failed',
-        'pended',
-        false,
-      );
+      const pended = await untilStateOrFailed(caseId, 'pended');
       expect(pended).toMatchObject({ state: 'pended', channel: 'portal' });
       await order({
         memberId: 'PEND6912',
@@ -146,12 +137,7 @@ describe.skipIf(missing)(
         payerId: 'DUALCHAN',
         orderControl: 'CA',
       });
-      const final = await until(
-        caseId,
-        (c) => c.state === 'cancelled' || c.state === 'failed',
-        'cancelled',
-        false,
-      );
+      const final = await untilStateOrFailed(caseId, 'cancelled');
       expect(final.state).toBe('cancelled');
       expect(final.decision).toMatchObject({ outcome: 'cancelled', channel: 'portal' });
       expect((await sim.submissions()).find((s) => s.member === 'PEND6912')!.withdrawals).toBe(1);

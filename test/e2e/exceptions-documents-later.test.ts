@@ -10,16 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetClock } from '../../src/clock.ts';
 import { traceNumberFor } from '../../src/workflow/case-workflow.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
+import { samplePdf as pdf, sendDocuments, uploadDocument } from '../helpers/documents.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { buildOrmOrder } from '../helpers/hl7-orders.ts';
 import { readJson } from '../helpers/http.ts';
 import { waitFor } from '../helpers/store.ts';
 import { type SimProcess, startClearinghouseSim } from '../sim/clearinghouse/process.ts';
 
-const pdf = Buffer.from(
-  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
-  'latin1',
-);
 /** Example Health Plan asks about a pended case every 60 minutes (payers/example-health-plan.json). */
 const INQUIRY_INTERVAL_MS = 61 * 60_000;
 
@@ -169,18 +166,10 @@ describe(`documents asked for by a later inquiry: one task, upload, 275, decisio
     expect(await documentTasks(caseId)).toEqual([{ id: task.id, state: 'open' }]);
 
     // The care team uploads the report and sends it: a 275 under the payer's number, then the payer decides.
-    const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-      body: new Uint8Array(pdf),
-    });
+    const uploaded = await uploadDocument(gw, caseId, pdf);
     expect(uploaded.status).toBe(201);
     const current = (await readJson(await gw.get(`/tasks/${task.id}`))) as { version: number };
-    const sent = await fetch(`${gw.gateway.url}/tasks/${task.id}/resolve`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'send_documents', taskVersion: current.version }),
-    });
+    const sent = await sendDocuments(gw, task.id, current.version);
     expect(sent.status).toBe(200);
 
     const final = await caseWhen(caseId, (c) => c.state === 'delivered', 'delivered');

@@ -8,16 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetClock } from '../../src/clock.ts';
 import { traceNumberFor } from '../../src/workflow/case-workflow.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
+import { samplePdf as pdf, uploadDocument } from '../helpers/documents.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { buildOrmOrder } from '../helpers/hl7-orders.ts';
 import { readJson } from '../helpers/http.ts';
 import { waitFor } from '../helpers/store.ts';
 import { type SimProcess, startClearinghouseSim } from '../sim/clearinghouse/process.ts';
 
-const pdf = Buffer.from(
-  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
-  'latin1',
-);
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
 
 describe(`documents the payer asks for: task, upload, 275, decision (${testDatabaseKind()})`, () => {
@@ -37,12 +34,6 @@ describe(`documents the payer asks for: task, upload, 275, decision (${testDatab
     await sim?.stop();
   });
 
-  const upload = (caseId: string, body: Buffer, contentType: string, code = '09') =>
-    fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=${code}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': contentType },
-      body: new Uint8Array(body),
-    });
   const caseWhen = (id: string, done: (c: { state: string }) => boolean) =>
     waitFor(
       async () => {
@@ -100,17 +91,17 @@ describe(`documents the payer asks for: task, upload, 275, decision (${testDatab
     expect(early.status).toBe(409);
 
     // Type and size are checked against the bytes.
-    expect((await upload(caseId, Buffer.from('hello'), 'text/plain')).status).toBe(415);
-    const disguised = await upload(caseId, png, 'application/pdf');
+    expect((await uploadDocument(gw, caseId, Buffer.from('hello'), 'text/plain')).status).toBe(415);
+    const disguised = await uploadDocument(gw, caseId, png, 'application/pdf');
     expect(disguised.status).toBe(415);
     expect(JSON.stringify(await readJson(disguised))).toContain(
       'the bytes are image/png, not the declared application/pdf',
     );
-    expect((await upload(caseId, Buffer.alloc(10 * 1024 * 1024 + 1, 0x25), 'application/pdf')).status).toBe(
-      413,
-    );
+    expect(
+      (await uploadDocument(gw, caseId, Buffer.alloc(10 * 1024 * 1024 + 1, 0x25), 'application/pdf')).status,
+    ).toBe(413);
 
-    const uploaded = await upload(caseId, pdf, 'application/pdf');
+    const uploaded = await uploadDocument(gw, caseId, pdf, 'application/pdf');
     expect(uploaded.status).toBe(201);
     const doc = await readJson(uploaded);
     expect(doc).toMatchObject({

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetClock } from '../../src/clock.ts';
 import { traceNumberFor } from '../../src/workflow/case-workflow.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
+import { samplePdf as pdf, sendDocuments, uploadDocument } from '../helpers/documents.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { readJson } from '../helpers/http.ts';
 import {
@@ -21,11 +22,6 @@ import {
 } from '../helpers/pas.ts';
 import { waitFor } from '../helpers/store.ts';
 import type { PasSimProcess } from '../sim/pas-payer/process.ts';
-
-const pdf = Buffer.from(
-  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
-  'latin1',
-);
 
 describe(`changed orders and documents over Da Vinci PAS (${testDatabaseKind()})`, () => {
   let sim: PasSimProcess;
@@ -138,17 +134,9 @@ describe(`changed orders and documents over Da Vinci PAS (${testDatabaseKind()})
         source: `attachment control number ${tracking}`,
       }),
     ]);
-    const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-      body: new Uint8Array(pdf),
-    });
+    const uploaded = await uploadDocument(gw, caseId!, pdf);
     expect(uploaded.status).toBe(201);
-    const sent = await fetch(`${gw.gateway.url}/tasks/${task.id}/resolve`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'send_documents', taskVersion: task.version }),
-    });
+    const sent = await sendDocuments(gw, task.id, task.version);
     expect(sent.status).toBe(200);
     const final = await caseWhen(caseId!, (c) => c.state === 'delivered');
     expect(final.decision).toMatchObject({ outcome: 'approved' });

@@ -18,6 +18,7 @@ import { defaultRecipesDir } from '../../connectors/portal/recipes.ts';
 import { OffsetClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { samplePdf as pdf, sendDocuments, uploadDocument } from '../helpers/documents.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { buildOrmOrder, type OrmOrderOptions } from '../helpers/hl7-orders.ts';
 import { readJson } from '../helpers/http.ts';
@@ -32,10 +33,8 @@ import { type PortalSimProcess, startPortalSim } from '../sim/payer-portal/proce
 
 /** Why the suites skip (no Chromium), or undefined. */
 export const missing = browserMissing();
-export const pdf = Buffer.from(
-  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
-  'latin1',
-);
+/** The PDF the tests upload (re-exported for the test files' own size checks). */
+export { pdf };
 
 export let sim: PortalSimProcess;
 export let gw: TestGateway;
@@ -169,17 +168,9 @@ export function untilStateOrFailed(caseId: string, state: string) {
 /** Uploads the test PDF as the requested progress notes (code 09) and resolves the task by sending them, as a
  * person does in the console; returns the stored document. */
 export async function uploadAndSendDocuments(caseId: string, task: { id: string; version: number }) {
-  const uploaded = await fetch(`${gw.gateway.url}/cases/${caseId}/documents?code=09`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/pdf' },
-    body: new Uint8Array(pdf),
-  });
+  const uploaded = await uploadDocument(gw, caseId, pdf);
   expect(uploaded.status).toBe(201);
   const doc = await readJson(uploaded);
-  const sent = await api('POST', `/tasks/${task.id}/resolve`, {
-    action: 'send_documents',
-    taskVersion: task.version,
-  });
-  expect(sent.status).toBe(200);
+  expect((await sendDocuments(gw, task.id, task.version)).status).toBe(200);
   return doc;
 }

@@ -10,13 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEvidence } from '../../src/store/portal-evidence.ts';
 import type { PayerAttachment } from '../../src/workflow/ports/payer-connector.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { samplePdf as pdf } from '../helpers/documents.ts';
 import { openPortalHarness, type PortalHarness } from './portal-harness.ts';
 
 const missing = browserMissing();
-const pdf = Buffer.from(
-  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
-  'latin1',
-);
 const attachment = (content: Buffer, contentType = 'application/pdf'): PayerAttachment => ({
   documentId: randomUUID(),
   reportType: '09',
